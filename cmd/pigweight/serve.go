@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/elements/model"
+	"github.com/pigweight/pigweight/pipelines"
+	"github.com/pigweight/pigweight/pipelines/graph"
+	"github.com/pigweight/pigweight/pipelines/spec"
+	"github.com/pigweight/pigweight/web"
+	"github.com/pigweight/pigweight/web/api"
+)
+
+// shutdownGrace bounds how long in-flight requests and pipelines get to finish on SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+// serveFlags are the flags shared by serve and doctor.
+type serveFlags struct {
+	config, listen, data, logLevel string
+}
+
+func parseServeFlags(name string, args []string, stderr io.Writer) (serveFlags, error) {
+	var f serveFlags
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.config, "config", "configs/pigweight.yaml", "configuration file")
+	fs.StringVar(&f.listen, "listen", "", "listen address, overrides server.listen")
+	fs.StringVar(&f.data, "data", "", "data directory, overrides server.data_dir")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return f, nil
+}
+
+// loadConfig reads the config file and applies the command-line overrides.
+func loadConfig(f serveFlags) (*spec.Config, error) {
+	cfg, err := spec.Load(f.config)
+	if err != nil {
+		return nil, err
+	}
+	if f.listen != "" {
+		cfg.Server.Listen = f.listen
+	}
+	if f.data != "" {
+		cfg.Server.DataDir = f.data
+	}
+	return cfg, cfg.Validate()
+}
+
+func serve(args []string, stderr io.Writer) int {
+	f, err := parseServeFlags("serve", args, stderr)
+	if err != nil {
+		return 2
+	}
+	log, err := newLogger(stderr, f.logLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, "pigweight:", err)
+		return 2
+	}
+	cfg, err := loadConfig(f)
+	if err != nil {
+		printConfigErrors(stderr, f.config, err)
+		return 2
+	}
+	if err := os.MkdirAll(cfg.Server.DataDir, 0o750); err != nil {
+		log.Error("cannot create the data directory; set server.data_dir or --data", "err", err)
+		return 1
+	}
+
+	gst.Init(nil)
+	ortInfo := openRuntime(log)
+	manager := pipelines.NewManager(gstRuntime(log), log)
+	app := api.New(api.Options{
+		Pipelines: manager,
+		ParsePipeline: func(body []byte) (spec.Pipeline, error) {
+			return spec.ParsePipeline("request", body, cfg)
+		},
+		System:  func() api.System { return systemInfo(ortInfo) },
+		Token:   cfg.Server.APIToken,
+		Logger:  log,
+		Version: version,
+	})
+	srv, err := web.Listen(cfg.Server.Listen, app, log)
+	if err != nil {
+		log.Error("cannot listen; is another pigweight running? set server.listen or --listen", "err", err)
+		return 1
+	}
+	for _, p := range cfg.Pipelines {
+		if err := manager.Add(p); err != nil {
+			log.Error("add pipeline", "pipeline", p.Name, "err", err)
+		}
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(signals)
+
+	code := 0
+	select {
+	case sig := <-signals:
+		log.Info("shutting down; send the signal again to force", "signal", sig.String())
+	case err := <-served:
+		log.Error("HTTP server stopped", "err", err)
+		code = 1
+	}
+	// A second signal forces the exit, whatever is still draining.
+	go func() {
+		<-signals
+		log.Warn("second signal: exiting now")
+		os.Exit(1)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Warn("HTTP shutdown", "err", err)
+	}
+	manager.Close()
+	log.Info("stopped")
+	return code
+}
+
+// openRuntime loads ONNX Runtime if it can; the server runs without it (no inference), and
+// /api/v1/system says why.
+func openRuntime(log *slog.Logger) api.Runtime {
+	path, err := model.FindLibrary()
+	if err != nil {
+		log.Warn("ONNX Runtime not loaded: inference is unavailable", "err", err)
+		return api.Runtime{Error: err.Error()}
+	}
+	rt, err := model.Open(path)
+	if err != nil {
+		log.Warn("ONNX Runtime not loaded: inference is unavailable", "err", err)
+		return api.Runtime{Error: err.Error()}
+	}
+	info := rt.Info()
+	out := api.Runtime{Version: info.Version}
+	for _, p := range info.Providers {
+		out.Providers = append(out.Providers, api.Provider{Name: p.Name, Usable: p.Usable, Error: p.Error})
+	}
+	log.Info("ONNX Runtime loaded", "version", info.Version, "library", path)
+	return out
+}
+
+// systemInfo answers GET /api/v1/system.
+func systemInfo(ort api.Runtime) api.System {
+	sys := api.System{Version: version, GStreamer: graph.Version(), NVDEC: graph.NVDEC(), ONNXRuntime: ort}
+	for _, d := range graph.Decoders() {
+		sys.Decoders = append(sys.Decoders, api.Decoder{Name: d.Name, Codec: string(d.Codec), Hardware: d.Hardware, Available: d.Available})
+	}
+	return sys
+}
+
+// printConfigErrors prints every configuration problem, one a line.
+func printConfigErrors(w io.Writer, file string, err error) {
+	var errs spec.Errors
+	if errors.As(err, &errs) {
+		fmt.Fprintf(w, "pigweight: %s has %d problem(s):\n", file, len(errs))
+		for _, e := range errs {
+			fmt.Fprintln(w, "  "+e.Error())
+		}
+		return
+	}
+	fmt.Fprintf(w, "pigweight: %s: %v\n", file, err)
+}
+
+// gstRuntime runs pipelines with GStreamer (package graph).
+func gstRuntime(log *slog.Logger) pipelines.Runtime {
+	rt := &graph.Runtime{Log: log}
+	return pipelines.RuntimeFunc(func(p spec.Pipeline, onFrame func()) (pipelines.Run, error) {
+		return rt.Start(p, onFrame)
+	})
+}

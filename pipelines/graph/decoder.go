@@ -1,0 +1,143 @@
+package graph
+
+import (
+	"fmt"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/pipelines/spec"
+)
+
+// Codec is a compressed video format pigweight decodes.
+type Codec string
+
+// Supported codecs.
+const (
+	H264 Codec = "h264"
+	H265 Codec = "h265"
+)
+
+// DecoderInfo says whether a decoder element exists on this machine.
+type DecoderInfo struct {
+	Name      string
+	Codec     Codec
+	Hardware  bool
+	Available bool
+}
+
+// decoders in preference order for decode: auto.
+var decoders = []DecoderInfo{
+	{Name: "nvh264dec", Codec: H264, Hardware: true},
+	{Name: "nvh265dec", Codec: H265, Hardware: true},
+	{Name: "avdec_h264", Codec: H264},
+	{Name: "avdec_h265", Codec: H265},
+}
+
+// Decoders lists the decoders pigweight can use and whether each is present. The nvcodec plugin
+// registers nvh264dec only when it finds a GPU with NVDEC, so presence means usable.
+func Decoders() []DecoderInfo {
+	out := make([]DecoderInfo, len(decoders))
+	for i, d := range decoders {
+		d.Available = gst.Find(d.Name) != nil
+		out[i] = d
+	}
+	return out
+}
+
+// NVDEC reports whether hardware decoding is available for H.264.
+func NVDEC() bool { return gst.Find("nvh264dec") != nil }
+
+// PermanentError is a failure that restarting cannot cure: the spec asks for something this
+// machine does not have.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string   { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error   { return e.Err }
+func (e *PermanentError) Permanent() bool { return true }
+
+// ChooseDecoder picks the decoder element for codec under the spec's decode policy.
+func ChooseDecoder(policy spec.Decode, codec Codec) (string, error) {
+	var hardware, software string
+	for _, d := range decoders {
+		if d.Codec != codec {
+			continue
+		}
+		if d.Hardware {
+			hardware = d.Name
+		} else {
+			software = d.Name
+		}
+	}
+	if software == "" {
+		return "", &PermanentError{fmt.Errorf("unsupported video codec %q (pigweight decodes h264 and h265)", codec)}
+	}
+	switch policy {
+	case spec.DecodeNVDEC:
+		if gst.Find(hardware) == nil {
+			return "", &PermanentError{fmt.Errorf("decode: nvdec, but %s is not available (no NVIDIA GPU, driver or nvcodec plugin); use decode: auto or software", hardware)}
+		}
+		return hardware, nil
+	case spec.DecodeSoftware:
+	default: // auto
+		if gst.Find(hardware) != nil {
+			return hardware, nil
+		}
+	}
+	if gst.Find(software) == nil {
+		return "", &PermanentError{missingPlugin(software)}
+	}
+	return software, nil
+}
+
+// missingPlugin explains which Debian package provides a factory that could not be made.
+func missingPlugin(factory string) error {
+	if factory == "nvh264dec" || factory == "nvh265dec" {
+		return fmt.Errorf("GStreamer element %s is not available (needs an NVIDIA GPU with its driver and the nvcodec plugin from gstreamer1.0-plugins-bad)", factory)
+	}
+	pkg := map[string]string{
+		"avdec_h264": "gstreamer1.0-libav", "avdec_h265": "gstreamer1.0-libav",
+		"x264enc": "gstreamer1.0-plugins-ugly", "h264parse": "gstreamer1.0-plugins-bad",
+		"h265parse": "gstreamer1.0-plugins-bad", "rtspsrc": "gstreamer1.0-plugins-good",
+		"rtph264depay": "gstreamer1.0-plugins-good", "rtph265depay": "gstreamer1.0-plugins-good",
+		"parsebin": "gstreamer1.0-plugins-base", "appsrc": "gstreamer1.0-plugins-base",
+		"appsink": "gstreamer1.0-plugins-base", "filesrc": "libgstreamer1.0-0",
+	}[factory]
+	if pkg == "" {
+		return fmt.Errorf("GStreamer element %s is not available", factory)
+	}
+	return fmt.Errorf("GStreamer element %s is not available (install %s)", factory, pkg)
+}
+
+// RequiredElements lists the GStreamer factories p needs on this machine, decoders included
+// (for sources whose codec is only known at run time, the decoders of both codecs).
+func RequiredElements(p spec.Pipeline) []string {
+	var need []string
+	switch p.Source.Type {
+	case spec.SourceSynthetic:
+		need = []string{"appsrc", "x264enc", "h264parse"}
+	case spec.SourceFile:
+		need = []string{"filesrc", "parsebin", "h264parse", "h265parse"}
+	case spec.SourceRTSP:
+		need = []string{"rtspsrc", "rtph264depay", "rtph265depay", "h264parse", "h265parse"}
+	}
+	need = append(need, "appsink")
+	for _, codec := range []Codec{H264, H265} {
+		if p.Source.Type == spec.SourceSynthetic && codec != H264 {
+			continue
+		}
+		for _, d := range decoders {
+			if d.Codec != codec || d.Hardware != (p.Decode == spec.DecodeNVDEC) {
+				continue
+			}
+			need = append(need, d.Name)
+		}
+	}
+	return need
+}
+
+// CheckElement returns nil when factory is installed, else an error saying what to install.
+func CheckElement(factory string) error {
+	if gst.Find(factory) != nil {
+		return nil
+	}
+	return missingPlugin(factory)
+}

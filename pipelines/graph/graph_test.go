@@ -1,0 +1,198 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/pipelines/pipelinestest"
+	"github.com/pigweight/pigweight/pipelines/spec"
+)
+
+func TestMain(m *testing.M) {
+	gst.Init(nil)
+	os.Exit(m.Run())
+}
+
+// pipelineSpec returns a spec with the defaults a parsed config would have.
+func withSource(typ spec.SourceType, uri string) spec.Pipeline {
+	p := spec.DefaultPipeline()
+	p.Name = "hostile"
+	p.Source.Type, p.Source.URI = typ, uri
+	return p
+}
+
+func pipelineSpec(t *testing.T, yaml string) spec.Pipeline {
+	t.Helper()
+	p, err := spec.ParsePipeline("test", []byte(yaml), &spec.Config{})
+	if err != nil {
+		t.Fatalf("spec: %v", err)
+	}
+	return p
+}
+
+// startRun starts p and counts its frames; the run is closed at the end of the test.
+func startRun(t *testing.T, p spec.Pipeline) (*Run, *atomic.Int64) {
+	t.Helper()
+	var frames atomic.Int64
+	r, err := (&Runtime{}).Start(p, func() { frames.Add(1) })
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(r.Close)
+	return r, &frames
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestSyntheticSourceDecodesFramesWithGroundTruth(t *testing.T) {
+	p := pipelineSpec(t, `{name: pen, source: {type: synthetic, synthetic: {width: 320, height: 240, fps: 30, pigs: 5, seed: 7}}, decode: software}`)
+	r, frames := startRun(t, p)
+	waitFor(t, "30 decoded frames", func() bool { return frames.Load() >= 30 })
+	if got := r.Decoder(); got != "avdec_h264" {
+		t.Errorf("decoder = %q, want avdec_h264", got)
+	}
+	truth, ok := r.GroundTruth(10 * time.Second / 30)
+	if !ok || truth.Frame != 10 || len(truth.Pigs) != 5 {
+		t.Errorf("ground truth for frame 10 = %+v, %v; want frame 10 with 5 pigs", truth, ok)
+	}
+}
+
+func TestFileSourcePlaysToEOS(t *testing.T) {
+	clip := filepath.Join(t.TempDir(), "clip.mp4")
+	pipelinestest.WriteClip(t, clip, 20)
+	r, frames := startRun(t, pipelineSpec(t, `{name: f, source: {type: file, uri: "`+clip+`"}}`))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := r.Wait(ctx); !errors.Is(err, io.EOF) {
+		t.Fatalf("Wait = %v, want io.EOF", err)
+	}
+	if got := frames.Load(); got != 20 {
+		t.Errorf("frames = %d, want 20", got)
+	}
+	if got := r.Decoder(); got != "avdec_h264" {
+		t.Errorf("decoder = %q, want avdec_h264", got)
+	}
+}
+
+// Hostile strings are property values, never launch syntax: they cannot add, remove or
+// reconfigure elements.
+func TestHostileStringsDoNotChangeTheGraph(t *testing.T) {
+	dir := t.TempDir()
+	hostile := filepath.Join(dir, `pen ! fakesink name="x" ; 'quoted' ! identity.mp4`)
+	pipelinestest.WriteClip(t, hostile, 5)
+	cases := []struct {
+		name     string
+		spec     spec.Pipeline
+		elements []string
+		owner    string // the element whose property carries the string
+		prop     string
+		want     string
+	}{
+		{
+			name:     "file path with launch syntax plays",
+			spec:     withSource(spec.SourceFile, hostile),
+			elements: []string{"appsink", "filesrc", "parsebin"},
+			owner:    "filesrc",
+			prop:     "location", want: hostile,
+		},
+		{
+			name:     "rtsp uri with launch syntax",
+			spec:     withSource(spec.SourceRTSP, `rtsp://127.0.0.1:1/x ! fakesink name="y" ! identity`),
+			elements: []string{"appsink", "rtspsrc"},
+			owner:    "rtspsrc",
+			prop:     "location", want: `rtsp://127.0.0.1:1/x ! fakesink name="y" ! identity`,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Run{spec: tc.spec, failed: make(chan error, 1), onFrame: func() {}}
+			pl, err := gst.NewPipeline("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.pipeline = pl
+			if err := r.build(); err != nil {
+				t.Fatalf("build: %v", err)
+			}
+			elems, err := pl.GetElements()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var factories []string
+			for _, e := range elems {
+				factories = append(factories, e.GetFactory().GetName())
+				if e.GetFactory().GetName() == tc.owner {
+					got, err := e.GetProperty(tc.prop)
+					if err != nil || got != tc.want {
+						t.Errorf("%s = %q (%v), want %q", tc.prop, got, err, tc.want)
+					}
+				}
+			}
+			slices.Sort(factories)
+			if !slices.Equal(factories, tc.elements) {
+				t.Errorf("elements = %v, want %v", factories, tc.elements)
+			}
+		})
+	}
+	// And the hostile file really plays: the path reached filesrc intact.
+	r, frames := startRun(t, withSource(spec.SourceFile, hostile))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := r.Wait(ctx); !errors.Is(err, io.EOF) || frames.Load() != 5 {
+		t.Fatalf("Wait = %v after %d frames, want io.EOF after 5", err, frames.Load())
+	}
+}
+
+func TestMissingFileIsAnError(t *testing.T) {
+	_, err := (&Runtime{}).Start(pipelineSpec(t, `{name: m, source: {type: file, uri: /nonexistent/clip.mp4}}`), func() {})
+	if err == nil || !containsAny(err.Error(), "no such file", "not found") {
+		t.Fatalf("err = %v, want a not-found error", err)
+	}
+}
+
+func containsAny(s string, subs ...string) bool {
+	return slices.ContainsFunc(subs, func(sub string) bool { return strings.Contains(s, sub) })
+}
+
+func TestChooseDecoder(t *testing.T) {
+	nvdec := NVDEC()
+	cases := []struct {
+		policy    spec.Decode
+		codec     Codec
+		want      string
+		permanent bool
+	}{
+		{spec.DecodeSoftware, H264, "avdec_h264", false},
+		{spec.DecodeSoftware, H265, "avdec_h265", false},
+		{spec.DecodeAuto, H264, map[bool]string{true: "nvh264dec", false: "avdec_h264"}[nvdec], false},
+		{spec.DecodeNVDEC, H264, map[bool]string{true: "nvh264dec", false: ""}[nvdec], !nvdec},
+		{spec.DecodeAuto, Codec("vp9"), "", true},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.policy)+"/"+string(tc.codec), func(t *testing.T) {
+			got, err := ChooseDecoder(tc.policy, tc.codec)
+			var perm *PermanentError
+			if tc.permanent != errors.As(err, &perm) || got != tc.want {
+				t.Fatalf("ChooseDecoder = %q, %v; want %q, permanent %v", got, err, tc.want, tc.permanent)
+			}
+		})
+	}
+}

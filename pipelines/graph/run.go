@@ -1,0 +1,238 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/go-gst/go-gst/gst/app"
+	"github.com/pigweight/pigweight/pipelines/spec"
+)
+
+// busPoll bounds how long Wait blocks on the bus before it looks at its context again.
+const busPoll = 100 * time.Millisecond
+
+// Runtime starts pipelines. gst.Init must have been called (cmd does it once at start-up).
+type Runtime struct {
+	Log *slog.Logger
+}
+
+// Run is one started GStreamer pipeline.
+type Run struct {
+	spec     spec.Pipeline
+	pipeline *gst.Pipeline
+	log      *slog.Logger
+	onFrame  func()
+
+	// failed carries an error found on a streaming thread (e.g. an unsupported codec seen at
+	// pad-added), where it cannot be returned; Wait picks it up.
+	failed chan error
+
+	mu      sync.Mutex
+	decoder string
+
+	synthetic *syntheticSource // nil unless the source is synthetic
+	stopFeed  context.CancelFunc
+	feedDone  chan struct{}
+}
+
+// Start builds the pipeline for p, sets it playing and returns it. onFrame is called for every
+// decoded frame on a streaming thread.
+func (rt *Runtime) Start(p spec.Pipeline, onFrame func()) (*Run, error) {
+	log := rt.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	pl, err := gst.NewPipeline("")
+	if err != nil {
+		return nil, fmt.Errorf("new pipeline: %w", err)
+	}
+	r := &Run{
+		spec:     p,
+		pipeline: pl,
+		log:      log.With("component", "graph", "pipeline", p.Name),
+		onFrame:  onFrame,
+		failed:   make(chan error, 1),
+	}
+	if err := r.build(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if err := pl.SetState(gst.StatePlaying); err != nil {
+		err = r.popError(err)
+		r.Close()
+		return nil, err
+	}
+	if r.synthetic != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		r.stopFeed, r.feedDone = cancel, make(chan struct{})
+		go func() {
+			defer close(r.feedDone)
+			r.synthetic.feed(ctx)
+		}()
+	}
+	return r, nil
+}
+
+func (r *Run) build() error {
+	sink, err := r.newFrameSink()
+	if err != nil {
+		return err
+	}
+	if err := r.pipeline.Add(sink); err != nil {
+		return err
+	}
+	switch r.spec.Source.Type {
+	case spec.SourceSynthetic:
+		return r.buildSynthetic(sink)
+	case spec.SourceFile:
+		return r.buildFile(sink)
+	case spec.SourceRTSP:
+		return r.buildRTSP(sink)
+	}
+	return &PermanentError{fmt.Errorf("source.type %q is not supported", r.spec.Source.Type)}
+}
+
+// Decoder names the decoder element in use, or "" before the stream's codec is known.
+func (r *Run) Decoder() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.decoder
+}
+
+// Wait blocks until the pipeline posts EOS (io.EOF) or an error, a streaming thread reports a
+// failure, or ctx is done.
+func (r *Run) Wait(ctx context.Context) error {
+	bus := r.pipeline.GetBus()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-r.failed:
+			return err
+		default:
+		}
+		msg := bus.TimedPopFiltered(gst.ClockTime(busPoll), gst.MessageEOS|gst.MessageError)
+		if msg == nil {
+			continue
+		}
+		err := r.messageError(msg)
+		release(msg)
+		return err
+	}
+}
+
+// Close stops the feeder, puts the pipeline in NULL and drops it.
+func (r *Run) Close() {
+	if r.stopFeed != nil {
+		r.stopFeed()
+		<-r.feedDone
+	}
+	if err := r.pipeline.SetState(gst.StateNull); err != nil {
+		r.log.Warn("set pipeline to NULL", "err", err)
+	}
+}
+
+// fail reports a streaming-thread failure to Wait (the first one wins).
+func (r *Run) fail(err error) {
+	select {
+	case r.failed <- err:
+	default:
+	}
+}
+
+func (r *Run) setDecoder(name string) {
+	r.mu.Lock()
+	r.decoder = name
+	r.mu.Unlock()
+}
+
+// messageError turns an EOS or error message into the error Wait returns.
+func (r *Run) messageError(msg *gst.Message) error {
+	switch msg.Type() {
+	case gst.MessageEOS:
+		return io.EOF
+	case gst.MessageError:
+		gerr := msg.ParseError()
+		text := fmt.Sprintf("%s: %s", strings.TrimRight(msg.Source(), "0123456789"), gerr.Error())
+		if detail := debugDetail(gerr.DebugString()); detail != "" {
+			text += " (" + detail + ")"
+		}
+		return errors.New(r.redact(text))
+	}
+	return fmt.Errorf("unexpected message %s", msg.TypeName())
+}
+
+// popError replaces a bare state-change failure with the element error that caused it, if one
+// was posted.
+func (r *Run) popError(fallback error) error {
+	msg := r.pipeline.GetBus().TimedPopFiltered(0, gst.MessageError)
+	if msg == nil {
+		return fallback
+	}
+	defer release(msg)
+	return r.messageError(msg)
+}
+
+// redact removes the source URI's credentials from text that GStreamer produced (rtspsrc puts
+// the location in its errors).
+func (r *Run) redact(text string) string {
+	if uri := r.spec.Source.URI; uri != "" {
+		text = strings.ReplaceAll(text, uri, spec.RedactURI(uri))
+	}
+	return text
+}
+
+// debugDetail keeps what a GStreamer debug string says to the operator ("No such file ...")
+// and drops its first line when that is only the source location in GStreamer's C code.
+func debugDetail(debug string) string {
+	first, rest, found := strings.Cut(debug, "\n")
+	if found && strings.Contains(first, ".c(") {
+		return strings.Join(strings.Fields(rest), " ")
+	}
+	return strings.Join(strings.Fields(first), " ")
+}
+
+// newFrameSink makes the appsink that receives decoded frames. Samples are released explicitly:
+// leaving them to Go finalizers let RSS grow by gigabytes (see GO-GST-NOTES).
+func (r *Run) newFrameSink() (*gst.Element, error) {
+	// A file plays at its own pace (sync) like a camera would; live sources are paced already.
+	sync := r.spec.Source.Type == spec.SourceFile
+	e, err := makeElement("appsink",
+		prop{"sync", sync},
+		prop{"max-buffers", uint(2)},
+		prop{"drop", true},
+		prop{"enable-last-sample", false},
+	)
+	if err != nil {
+		return nil, err
+	}
+	app.SinkFromElement(e).SetCallbacks(&app.SinkCallbacks{
+		NewSampleFunc: func(s *app.Sink) gst.FlowReturn {
+			sample := s.PullSample()
+			if sample == nil {
+				return gst.FlowEOS
+			}
+			r.onFrame()
+			release(sample)
+			return gst.FlowOK
+		},
+	})
+	return e, nil
+}
+
+// releasable is a go-gst wrapper whose reference is dropped by a finalizer unless released.
+type releasable interface{ Unref() }
+
+// release drops a wrapper's reference now and disarms its finalizer.
+func release[T releasable](obj T) {
+	runtime.SetFinalizer(obj, nil)
+	obj.Unref()
+}

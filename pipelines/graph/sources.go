@@ -1,0 +1,186 @@
+package graph
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/pipelines/spec"
+)
+
+// buildFile: filesrc → parsebin (demuxer and parser picked from the content) → decoder → sink.
+func (r *Run) buildFile(sink *gst.Element) error {
+	path, err := filePath(r.spec.Source.URI)
+	if err != nil {
+		return &PermanentError{err}
+	}
+	// Said here in plain words; filesrc would only say "Resource not found".
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("source file: %w", err)
+	}
+	src, err := makeElement("filesrc", prop{"location", path})
+	if err != nil {
+		return err
+	}
+	parse, err := makeElement("parsebin")
+	if err != nil {
+		return err
+	}
+	if err := addAndLink(r.pipeline.Bin, src, parse); err != nil {
+		return err
+	}
+	_, err = parse.Connect("pad-added", func(_ *gst.Element, pad *gst.Pad) {
+		r.onEncodedPad(pad, sink, func(caps string) (Codec, bool) { return codecFromCaps(caps) })
+	})
+	return err
+}
+
+// buildRTSP: rtspsrc → depayloader → parser → decoder → sink, linked when the video pad appears.
+func (r *Run) buildRTSP(sink *gst.Element) error {
+	src := r.spec.Source
+	rtsp, err := makeElement("rtspsrc",
+		prop{"location", src.URI},
+		prop{"latency", uint(src.Latency.D().Milliseconds())},
+	)
+	if err != nil {
+		return err
+	}
+	switch src.Transport {
+	case spec.TransportTCP:
+		setEnum(rtsp, "protocols", "tcp")
+	case spec.TransportUDP:
+		setEnum(rtsp, "protocols", "udp")
+	}
+	if err := r.pipeline.Add(rtsp); err != nil {
+		return err
+	}
+	_, err = rtsp.Connect("pad-added", func(_ *gst.Element, pad *gst.Pad) {
+		r.onEncodedPad(pad, sink, codecFromRTPCaps)
+	})
+	return err
+}
+
+// onEncodedPad links a new pad carrying one elementary stream: the first video stream in a
+// codec pigweight decodes goes to the decoder; every other stream (audio, a second video) is
+// ended in a fakesink so that its demuxer does not stop with not-linked.
+func (r *Run) onEncodedPad(pad *gst.Pad, sink *gst.Element, codecOf func(caps string) (Codec, bool)) {
+	caps := pad.GetCurrentCaps()
+	if caps == nil {
+		caps = pad.QueryCaps(nil)
+	}
+	desc := caps.String()
+	codec, isVideo := codecOf(desc)
+	if !isVideo || r.Decoder() != "" {
+		r.discard(pad)
+		return
+	}
+	if codec == "" {
+		r.fail(&PermanentError{fmt.Errorf("unsupported video stream %s (pigweight decodes h264 and h265)", firstField(desc))})
+		r.discard(pad)
+		return
+	}
+	chain, err := r.decodeChain(codec, strings.HasPrefix(desc, "application/x-rtp"))
+	if err != nil {
+		r.fail(err)
+		r.discard(pad)
+		return
+	}
+	if err := addAndLink(r.pipeline.Bin, chain...); err != nil {
+		r.fail(fmt.Errorf("link decoder: %w", err))
+		return
+	}
+	if err := chain[len(chain)-1].Link(sink); err != nil {
+		r.fail(fmt.Errorf("link sink: %w", err))
+		return
+	}
+	for _, e := range chain {
+		e.SyncStateWithParent()
+	}
+	if ret := pad.Link(chain[0].GetStaticPad("sink")); ret != gst.PadLinkOK {
+		r.fail(fmt.Errorf("link %s pad: %s", firstField(desc), ret))
+	}
+}
+
+// decodeChain makes (depayloader →) parser → decoder for codec and records the decoder chosen.
+func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
+	decoderName, err := ChooseDecoder(r.spec.Decode, codec)
+	if err != nil {
+		return nil, err
+	}
+	var factories []string
+	if rtp {
+		factories = append(factories, "rtp"+string(codec)+"depay")
+	}
+	factories = append(factories, string(codec)+"parse", decoderName)
+	chain := make([]*gst.Element, 0, len(factories))
+	for _, f := range factories {
+		e, err := makeElement(f)
+		if err != nil {
+			return nil, &PermanentError{err}
+		}
+		chain = append(chain, e)
+	}
+	r.setDecoder(decoderName)
+	return chain, nil
+}
+
+// discard ends a stream pigweight does not use in a fakesink.
+func (r *Run) discard(pad *gst.Pad) {
+	fake, err := makeElement("fakesink", prop{"sync", false}, prop{"async", false})
+	if err != nil {
+		return
+	}
+	if err := r.pipeline.Add(fake); err != nil {
+		return
+	}
+	fake.SyncStateWithParent()
+	pad.Link(fake.GetStaticPad("sink"))
+}
+
+// codecFromCaps maps parsed caps (video/x-h264, ...) to a codec; ok is false for non-video.
+func codecFromCaps(caps string) (codec Codec, isVideo bool) {
+	switch name := firstField(caps); {
+	case name == "video/x-h264":
+		return H264, true
+	case name == "video/x-h265":
+		return H265, true
+	case strings.HasPrefix(name, "video/"):
+		return "", true
+	}
+	return "", false
+}
+
+// codecFromRTPCaps maps RTP caps (media=video, encoding-name=H264) to a codec.
+func codecFromRTPCaps(caps string) (codec Codec, isVideo bool) {
+	if !strings.Contains(caps, "media=(string)video") {
+		return "", false
+	}
+	switch {
+	case strings.Contains(caps, "encoding-name=(string)H264"):
+		return H264, true
+	case strings.Contains(caps, "encoding-name=(string)H265"):
+		return H265, true
+	}
+	return "", true
+}
+
+func firstField(caps string) string {
+	if i := strings.IndexByte(caps, ','); i >= 0 {
+		return caps[:i]
+	}
+	return caps
+}
+
+// filePath accepts a plain path or a file:// URI.
+func filePath(uri string) (string, error) {
+	if !strings.HasPrefix(uri, "file://") {
+		return uri, nil
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		return "", fmt.Errorf("source.uri: %w", err)
+	}
+	return u.Path, nil
+}

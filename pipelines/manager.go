@@ -1,0 +1,195 @@
+package pipelines
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+
+	"github.com/pigweight/pigweight/pipelines/spec"
+)
+
+// Runtime builds and starts the media side of one pipeline. The manager owns when; the runtime
+// owns how (GStreamer, in package graph). Keeping it behind an interface keeps this package free
+// of cgo, so the API can use its types.
+type Runtime interface {
+	// Start builds the pipeline for p and sets it playing. onFrame is called for every decoded
+	// frame from a streaming thread and must return quickly.
+	Start(p spec.Pipeline, onFrame func()) (Run, error)
+}
+
+// RuntimeFunc adapts a function to Runtime, so that cmd can wire graph in without graph
+// importing this package.
+type RuntimeFunc func(p spec.Pipeline, onFrame func()) (Run, error)
+
+// Start calls f.
+func (f RuntimeFunc) Start(p spec.Pipeline, onFrame func()) (Run, error) { return f(p, onFrame) }
+
+// Run is one started instance of a pipeline.
+type Run interface {
+	// Decoder names the decoder element chosen, once known ("" before the stream's caps arrive).
+	Decoder() string
+	// Wait blocks until the pipeline ends: io.EOF at end of stream, another error on failure, or
+	// ctx.Err() when ctx is done first.
+	Wait(ctx context.Context) error
+	// Close stops the pipeline and releases it. It is called exactly once, after Wait.
+	Close()
+}
+
+// Permanent is implemented by errors that a restart cannot cure (a decoder the machine lacks).
+// The supervisor moves such a pipeline to failed instead of retrying.
+type Permanent interface {
+	Permanent() bool
+}
+
+func isPermanent(err error) bool {
+	var p Permanent
+	return errors.As(err, &p) && p.Permanent()
+}
+
+// Manager supervises every pipeline: one goroutine per pipeline owns its run, restarts it with
+// backoff, and records its status. Pipelines are added, removed, stopped and started at run
+// time without touching the others.
+type Manager struct {
+	runtime Runtime
+	log     *slog.Logger
+
+	mu        sync.Mutex
+	pipelines map[string]*supervisor
+	closed    bool
+}
+
+// NewManager returns a manager that starts pipelines through runtime.
+func NewManager(runtime Runtime, log *slog.Logger) *Manager {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Manager{
+		runtime:   runtime,
+		log:       log.With("component", "pipelines"),
+		pipelines: make(map[string]*supervisor),
+	}
+}
+
+// Add registers p and starts it.
+func (m *Manager) Add(p spec.Pipeline) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if _, ok := m.pipelines[p.Name]; ok {
+		return fmt.Errorf("%w: %q", ErrExists, p.Name)
+	}
+	s := newSupervisor(p, m.runtime, m.log.With("pipeline", p.Name))
+	m.pipelines[p.Name] = s
+	s.start()
+	return nil
+}
+
+// Remove stops the pipeline and forgets it.
+func (m *Manager) Remove(name string) error {
+	m.mu.Lock()
+	s, ok := m.pipelines[name]
+	if ok {
+		delete(m.pipelines, name)
+	}
+	m.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	s.stop()
+	return nil
+}
+
+// Start starts a stopped or failed pipeline; a running one is left alone.
+func (m *Manager) Start(name string) error {
+	s, err := m.lookup(name)
+	if err != nil {
+		return err
+	}
+	s.start()
+	return nil
+}
+
+// Stop stops the pipeline and keeps it, in state stopped.
+func (m *Manager) Stop(name string) error {
+	s, err := m.lookup(name)
+	if err != nil {
+		return err
+	}
+	s.stop()
+	return nil
+}
+
+// Restart stops the pipeline and starts it again at once.
+func (m *Manager) Restart(name string) error {
+	s, err := m.lookup(name)
+	if err != nil {
+		return err
+	}
+	s.stop()
+	s.start()
+	return nil
+}
+
+// Get returns the status of one pipeline.
+func (m *Manager) Get(name string) (Status, error) {
+	s, err := m.lookup(name)
+	if err != nil {
+		return Status{}, err
+	}
+	return s.status(), nil
+}
+
+// List returns the status of every pipeline, sorted by name.
+func (m *Manager) List() []Status {
+	m.mu.Lock()
+	sups := make([]*supervisor, 0, len(m.pipelines))
+	for _, s := range m.pipelines {
+		sups = append(sups, s)
+	}
+	m.mu.Unlock()
+	out := make([]Status, 0, len(sups))
+	for _, s := range sups {
+		out = append(out, s.status())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Close stops every pipeline, waiting for each to reach NULL, and refuses further additions.
+// The stops run in parallel so that one slow pipeline does not hold up the others' shutdown.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	m.closed = true
+	sups := make([]*supervisor, 0, len(m.pipelines))
+	for _, s := range m.pipelines {
+		sups = append(sups, s)
+	}
+	m.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range sups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.stop()
+		}()
+	}
+	wg.Wait()
+}
+
+func (m *Manager) lookup(name string) (*supervisor, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	s, ok := m.pipelines[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	return s, nil
+}

@@ -1,0 +1,223 @@
+package pipelines_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/pipelines"
+	"github.com/pigweight/pigweight/pipelines/graph"
+	"github.com/pigweight/pigweight/pipelines/pipelinestest"
+	"github.com/pigweight/pigweight/pipelines/spec"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	gst.Init(nil)
+	goleak.VerifyTestMain(m)
+}
+
+// newManager returns a manager over the real GStreamer runtime, closed at the end of the test.
+func newManager(t *testing.T) *pipelines.Manager {
+	t.Helper()
+	rt := &graph.Runtime{}
+	m := pipelines.NewManager(pipelines.RuntimeFunc(func(p spec.Pipeline, onFrame func()) (pipelines.Run, error) {
+		return rt.Start(p, onFrame)
+	}), nil)
+	t.Cleanup(m.Close)
+	return m
+}
+
+func parse(t *testing.T, doc string) spec.Pipeline {
+	t.Helper()
+	p, err := spec.ParsePipeline("test", []byte(doc), &spec.Config{})
+	if err != nil {
+		t.Fatalf("spec: %v", err)
+	}
+	return p
+}
+
+func synthetic(t *testing.T, name string) spec.Pipeline {
+	return parse(t, `{name: `+name+`, source: {type: synthetic, synthetic: {width: 160, height: 120, fps: 30, pigs: 4}}}`)
+}
+
+func status(t *testing.T, m *pipelines.Manager, name string) pipelines.Status {
+	t.Helper()
+	st, err := m.Get(name)
+	if err != nil {
+		t.Fatalf("Get(%q): %v", name, err)
+	}
+	return st
+}
+
+// waitStatus polls until cond holds for the pipeline's status.
+func waitStatus(t *testing.T, m *pipelines.Manager, name, what string, cond func(pipelines.Status) bool) pipelines.Status {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := status(t, m, name)
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: timed out waiting for %s; status %+v", name, what, st)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func playingWith(frames uint64) func(pipelines.Status) bool {
+	return func(st pipelines.Status) bool { return st.State == pipelines.StatePlaying && st.Frames >= frames }
+}
+
+func TestSyntheticPipelinePlays(t *testing.T) {
+	m := newManager(t)
+	if err := m.Add(synthetic(t, "pen")); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, m, "pen", "playing with frames", playingWith(45))
+	if st.Decoder != "avdec_h264" && st.Decoder != "nvh264dec" {
+		t.Errorf("decoder = %q", st.Decoder)
+	}
+	if st.FPS < 20 || st.FPS > 40 {
+		t.Errorf("fps = %.1f, want about 30", st.FPS)
+	}
+	if err := m.Add(synthetic(t, "pen")); err == nil {
+		t.Error("adding a duplicate name succeeded")
+	}
+}
+
+func TestLoopingFileRestartsCleanlyAtEOS(t *testing.T) {
+	clip := filepath.Join(t.TempDir(), "clip.mp4")
+	pipelinestest.WriteClip(t, clip, 10)
+	m := newManager(t)
+	if err := m.Add(parse(t, `{name: loop, source: {type: file, uri: "`+clip+`", loop: true}}`)); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, m, "loop", "three loops", playingWith(30))
+	if st.Restarts != 0 || st.LastError != "" {
+		t.Errorf("a loop counted as a failure: restarts %d, last error %q", st.Restarts, st.LastError)
+	}
+}
+
+func TestFileWithoutLoopStopsAtEOS(t *testing.T) {
+	clip := filepath.Join(t.TempDir(), "clip.mp4")
+	pipelinestest.WriteClip(t, clip, 10)
+	m := newManager(t)
+	if err := m.Add(parse(t, `{name: once, source: {type: file, uri: "`+clip+`"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, m, "once", "stopped", func(st pipelines.Status) bool { return st.State == pipelines.StateStopped && st.Frames > 0 })
+	if st.Frames != 10 {
+		t.Errorf("frames = %d, want 10", st.Frames)
+	}
+}
+
+// A file that vanishes fails the pipeline at its next loop: it retries with growing backoff,
+// visibly, while a second pipeline keeps its full frame rate.
+func TestVanishedFileRetriesWithoutDisturbingOthers(t *testing.T) {
+	clip := filepath.Join(t.TempDir(), "clip.mp4")
+	pipelinestest.WriteClip(t, clip, 10)
+	m := newManager(t)
+	if err := m.Add(synthetic(t, "steady")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Add(parse(t, `{name: vanishing, source: {type: file, uri: "`+clip+`", loop: true}, restart: {backoff_min: 100ms, backoff_max: 400ms}}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, m, "vanishing", "playing", playingWith(1))
+	waitStatus(t, m, "steady", "playing", playingWith(1))
+	if err := os.Remove(clip); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, m, "vanishing", "retrying", func(st pipelines.Status) bool { return st.State == pipelines.StateRetrying })
+	if !strings.Contains(st.LastError, "clip.mp4") || st.NextRetry.IsZero() {
+		t.Errorf("retrying status lacks the cause or the next retry: %+v", st)
+	}
+	before := status(t, m, "steady")
+	time.Sleep(2 * time.Second)
+	after := status(t, m, "steady")
+	if after.State != pipelines.StatePlaying || after.Frames-before.Frames < 45 {
+		t.Errorf("the steady pipeline was disturbed: %d frames in 2 s, state %s", after.Frames-before.Frames, after.State)
+	}
+	if st := status(t, m, "vanishing"); st.Restarts < 3 {
+		t.Errorf("restarts = %d after 2 s at 100–400 ms backoff, want ≥ 3", st.Restarts)
+	}
+	pipelinestest.WriteClip(t, clip, 10)
+	waitStatus(t, m, "vanishing", "playing again", func(st pipelines.Status) bool { return st.State == pipelines.StatePlaying })
+}
+
+func TestStopStartRestartRemove(t *testing.T) {
+	m := newManager(t)
+	for _, name := range []string{"a", "b"} {
+		if err := m.Add(synthetic(t, name)); err != nil {
+			t.Fatal(err)
+		}
+		waitStatus(t, m, name, "playing", playingWith(1))
+	}
+	if err := m.Stop("a"); err != nil {
+		t.Fatal(err)
+	}
+	stopped := status(t, m, "a")
+	if stopped.State != pipelines.StateStopped {
+		t.Fatalf("state after Stop = %s", stopped.State)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if st := status(t, m, "a"); st.Frames != stopped.Frames {
+		t.Errorf("frames rose while stopped: %d → %d", stopped.Frames, st.Frames)
+	}
+	if err := m.Start("a"); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, m, "a", "playing after Start", playingWith(stopped.Frames+10))
+	if err := m.Restart("b"); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, m, "b", "playing after Restart", playingWith(1))
+	if err := m.Remove("a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Get("a"); err == nil {
+		t.Error("removed pipeline still listed")
+	}
+	if got := m.List(); len(got) != 1 || got[0].Name != "b" || got[0].State != pipelines.StatePlaying {
+		t.Errorf("List after Remove = %+v", got)
+	}
+	for _, op := range []func(string) error{m.Start, m.Stop, m.Restart, m.Remove} {
+		if err := op("nope"); err == nil {
+			t.Error("operation on an unknown pipeline succeeded")
+		}
+	}
+}
+
+func TestUnreachableCameraRetriesWithBackoff(t *testing.T) {
+	m := newManager(t)
+	// Port 1 on loopback refuses connections at once.
+	p := parse(t, `{name: cam, source: {type: rtsp, uri: "rtsp://user:secret@127.0.0.1:1/stream"}, restart: {backoff_min: 100ms, backoff_max: 200ms}}`)
+	if err := m.Add(p); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, m, "cam", "two restarts", func(st pipelines.Status) bool { return st.Restarts >= 2 })
+	if st.LastError == "" || strings.Contains(st.LastError, "secret") {
+		t.Errorf("last error %q: want a cause without the password", st.LastError)
+	}
+}
+
+func TestNVDECWithoutGPUFails(t *testing.T) {
+	if graph.NVDEC() {
+		t.Skip("this machine has NVDEC")
+	}
+	m := newManager(t)
+	p := synthetic(t, "gpu")
+	p.Decode = spec.DecodeNVDEC
+	if err := m.Add(p); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, m, "gpu", "failed", func(st pipelines.Status) bool { return st.State == pipelines.StateFailed })
+	if !strings.Contains(st.LastError, "nvh264dec") {
+		t.Errorf("last error %q does not name the missing decoder", st.LastError)
+	}
+}

@@ -1,0 +1,60 @@
+package spec
+
+import "time"
+
+// Defaults that are not obvious from the field they fill.
+const (
+	// DefaultListen keeps a fresh install off the network until the operator opens it on purpose.
+	DefaultListen = "127.0.0.1:8080"
+	// DefaultDataDir is relative to the working directory of the server.
+	DefaultDataDir = "data"
+	// DefaultMaxUploadBytes is 4 GiB.
+	DefaultMaxUploadBytes int64 = 4 << 30
+)
+
+// Default returns the configuration used for every field a document leaves out. It has no
+// models and no pipelines, and it is valid.
+func Default() *Config {
+	return &Config{
+		Server: Server{
+			Listen:         DefaultListen,
+			DataDir:        DefaultDataDir,
+			MaxUploadBytes: DefaultMaxUploadBytes,
+		},
+	}
+}
+
+// DefaultPipeline returns the values every pipeline starts from before its document is read.
+// Name and Source.Type have no default: a pipeline must say what it is. Code that builds a
+// Pipeline by hand should start from this too, or Validate will refuse the zero values.
+func DefaultPipeline() Pipeline {
+	return Pipeline{
+		Source: Source{
+			Transport: TransportAuto,
+			Latency:   Duration(200 * time.Millisecond),
+			// The synthetic defaults are harmless for other source types, and filling them
+			// always means switching a pipeline's type never leaves zeros behind.
+			Synthetic: Synthetic{Width: 640, Height: 480, FPS: 15, Pigs: 8, Seed: 1},
+		},
+		Decode:    DecodeAuto,
+		Inference: Inference{Interval: 1},
+		Restart: Restart{
+			BackoffMin: Duration(500 * time.Millisecond),
+			BackoffMax: Duration(30 * time.Second),
+		},
+	}
+}
+
+// DefaultModel returns the values every model starts from before its document is read.
+func DefaultModel() Model {
+	return Model{
+		Format:    FormatMask,
+		Providers: []Provider{ProviderTensorRT, ProviderCUDA, ProviderCPU},
+	}
+}
+
+// defaultOutput is what each entry of outputs starts from: an output given without an overlay
+// sends detections as data, which costs the encoder nothing.
+func defaultOutput() Output {
+	return Output{Overlay: OverlayData}
+}

@@ -1,0 +1,33 @@
+package spec
+
+import "slices"
+
+// Equal reports whether p and q describe the same pipeline, so that a hot reload restarts
+// only what changed. A nil and an empty Outputs are equal: both mean no outputs.
+func (p Pipeline) Equal(q Pipeline) bool {
+	// Source, Inference and Restart hold only comparable fields; a field added to them that
+	// is not comparable stops this from compiling, which is the reminder wanted here.
+	return p.Name == q.Name &&
+		p.Source == q.Source &&
+		p.Decode == q.Decode &&
+		p.Inference == q.Inference &&
+		slices.Equal(p.Outputs, q.Outputs) &&
+		p.Restart == q.Restart
+}
+
+// Equal reports whether c and d hold the same settings. Where each was parsed from (the
+// positions Validate uses) does not count. Nil and empty lists are equal.
+func (c Config) Equal(d Config) bool {
+	return c.Server == d.Server &&
+		slices.EqualFunc(c.Models, d.Models, modelEqual) &&
+		slices.EqualFunc(c.Pipelines, d.Pipelines, Pipeline.Equal)
+}
+
+func modelEqual(a, b Model) bool {
+	return a.Name == b.Name &&
+		a.Path == b.Path &&
+		a.Format == b.Format &&
+		a.InputSize == b.InputSize &&
+		slices.Equal(a.Classes, b.Classes) &&
+		slices.Equal(a.Providers, b.Providers)
+}

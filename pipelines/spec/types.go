@@ -1,0 +1,102 @@
+package spec
+
+// Config is one pigweight configuration file.
+type Config struct {
+	Server    Server     `yaml:"server" json:"server"`
+	Models    []Model    `yaml:"models" json:"models"`
+	Pipelines []Pipeline `yaml:"pipelines" json:"pipelines"`
+
+	// pos is where Parse found each field, for Validate's errors; nil when built in code.
+	// It is unexported so that marshalling and Equal ignore it.
+	pos *positions
+}
+
+// Server configures the HTTP listener and where data lives.
+type Server struct {
+	// Listen is the address the one HTTP listener binds. Default 127.0.0.1:8080: loopback
+	// unless the operator opens it up on purpose.
+	Listen string `yaml:"listen" json:"listen"`
+	// DataDir holds uploads, indices and history. Default ./data.
+	DataDir string `yaml:"data_dir" json:"data_dir"`
+	// APIToken, when set, is required as "Authorization: Bearer TOKEN" on every mutating route.
+	// Usually given as ${PIGWEIGHT_TOKEN} so the secret stays out of the file.
+	APIToken string `yaml:"api_token" json:"-"`
+	// MaxUploadBytes bounds one upload. Default 4 GiB.
+	MaxUploadBytes int64 `yaml:"max_upload_bytes" json:"max_upload_bytes"`
+}
+
+// Model describes one ONNX model the inference element can load.
+type Model struct {
+	// Name is what inference.model refers to; unique, letters, digits, '_', '.' and '-'.
+	Name string `yaml:"name" json:"name"`
+	// Path is the .onnx file, relative to the server's working directory or absolute.
+	Path string `yaml:"path" json:"path"`
+	// Format is the output decoder: yolo, yolo-seg or mask.
+	Format ModelFormat `yaml:"format" json:"format"`
+	// InputSize is the model input, width and height in pixels (e.g. [640, 640]); 0 = read from the model.
+	InputSize [2]int `yaml:"input_size" json:"input_size"`
+	// Classes names the model's class indices, in order, for labels in the overlay.
+	Classes []string `yaml:"classes" json:"classes"`
+	// Providers is the execution provider preference, tried in order. Default [tensorrt, cuda, cpu].
+	Providers []Provider `yaml:"providers" json:"providers"`
+}
+
+// Pipeline is one stream: a source, its decoder, optional inference, and outputs.
+type Pipeline struct {
+	// Name identifies the pipeline in URLs and logs; unique, letters, digits, '_' and '-'.
+	Name      string    `yaml:"name" json:"name"`
+	Source    Source    `yaml:"source" json:"source"`
+	Decode    Decode    `yaml:"decode" json:"decode"`
+	Inference Inference `yaml:"inference" json:"inference"`
+	Outputs   []Output  `yaml:"outputs" json:"outputs"`
+	Restart   Restart   `yaml:"restart" json:"restart"`
+}
+
+// Source says where a pipeline's video comes from.
+type Source struct {
+	// Type is required: rtsp, file or synthetic.
+	Type SourceType `yaml:"type" json:"type"`
+	// URI: rtsp:// or rtsps:// for rtsp; a path or file:// URI for file; unused for synthetic.
+	URI string `yaml:"uri" json:"uri"`
+	// Loop restarts a file source from the beginning at its end.
+	Loop bool `yaml:"loop" json:"loop"`
+	// Transport for rtsp: auto, tcp or udp. Default auto.
+	Transport Transport `yaml:"transport" json:"transport"`
+	// Latency is rtspsrc's jitter-buffer latency. Default 200ms.
+	Latency Duration `yaml:"latency" json:"latency"`
+	// Synthetic configures the generated demo pen (type synthetic only).
+	Synthetic Synthetic `yaml:"synthetic" json:"synthetic"`
+}
+
+// Synthetic configures the generated top-view pig pen.
+type Synthetic struct {
+	Width  int   `yaml:"width" json:"width"`   // default 640
+	Height int   `yaml:"height" json:"height"` // default 480
+	FPS    int   `yaml:"fps" json:"fps"`       // default 15
+	Pigs   int   `yaml:"pigs" json:"pigs"`     // 4..12, default 8
+	Seed   int64 `yaml:"seed" json:"seed"`     // default 1
+}
+
+// Inference runs a model on the pipeline's frames.
+type Inference struct {
+	// Enabled turns inference on; off, the pipeline only decodes and serves video.
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Model is the name of one of Config.Models; required when Enabled.
+	Model string `yaml:"model" json:"model"`
+	// Interval: infer every Nth frame. Default 1.
+	Interval int `yaml:"interval" json:"interval"`
+}
+
+// Output is one consumer of a pipeline's stream.
+type Output struct {
+	// Type: webrtc (browser viewers).
+	Type OutputType `yaml:"type" json:"type"`
+	// Overlay for webrtc: data (DataChannel, drawn by the page) or burn (drawn into the video). Default data.
+	Overlay Overlay `yaml:"overlay" json:"overlay"`
+}
+
+// Restart bounds the exponential backoff between restarts of a failed pipeline.
+type Restart struct {
+	BackoffMin Duration `yaml:"backoff_min" json:"backoff_min"` // default 500ms
+	BackoffMax Duration `yaml:"backoff_max" json:"backoff_max"` // default 30s
+}

@@ -1,0 +1,341 @@
+package spec
+
+import (
+	"cmp"
+	"fmt"
+	"github.com/pigweight/pigweight/pipelines/pen"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Limits that Validate enforces and whose reason is not in the message.
+const (
+	// maxInputSize is a sanity bound on a model's input edge, far above any real model's,
+	// that catches a typo (64000 for 640) before it becomes a huge allocation.
+	maxInputSize = 8192
+	// maxLatency bounds rtspsrc's jitter buffer: more than that and "live" is no longer live.
+	maxLatency = 10 * time.Second
+	// maxBackoff bounds the wait between restarts so that a fixed camera is back within the hour.
+	maxBackoff  = time.Hour
+	maxInterval = 1000
+)
+
+var (
+	// Pipeline names appear in URLs (/pipelines/NAME/...), so they are URL-safe as written.
+	pipelineNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	// Model names may also hold dots, as file names do ("yolov8n-seg.v2").
+	modelNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+	// uriSchemeRE matches an RFC 3986 scheme at the start of a string.
+	uriSchemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
+)
+
+// Validate checks every rule of the schema and returns Errors holding every violation, or
+// nil. On a Config from Parse or Load the errors carry the file, line and column of the field
+// as it was written (or of its nearest written parent, for a field left to its default);
+// on a Config built in code they carry only the field path.
+func (c *Config) Validate() error {
+	if c == nil {
+		return Errors{{Message: "no configuration"}}
+	}
+	v := validator{pos: c.pos}
+	v.config(c)
+	return v.err()
+}
+
+// Validate checks the pipeline's rules, with inference.model looked up in models, and
+// returns Errors (field paths relative to the pipeline, no positions), or nil.
+func (p *Pipeline) Validate(models []Model) error {
+	if p == nil {
+		return Errors{{Message: "no pipeline"}}
+	}
+	var v validator
+	v.pipeline("", p, models)
+	return v.err()
+}
+
+// validator collects rule violations.
+type validator struct {
+	pos  *positions // nil for a value built in code
+	errs Errors
+}
+
+func (v *validator) add(path, format string, args ...any) {
+	e := &FieldError{Field: path, Message: fmt.Sprintf(format, args...)}
+	if v.pos != nil {
+		e.File = v.pos.file
+		e.Line, e.Column = v.pos.lookup(path)
+	}
+	v.errs = append(v.errs, e)
+}
+
+func (v *validator) err() error {
+	if len(v.errs) == 0 {
+		return nil // not a nil Errors, which would be a non-nil error
+	}
+	sortErrors(v.errs)
+	return v.errs
+}
+
+// sortErrors orders errors by position, keeping document order among equals (all of a
+// config built in code are at line 0).
+func sortErrors(es Errors) {
+	slices.SortStableFunc(es, func(a, b *FieldError) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
+}
+
+func (v *validator) config(c *Config) {
+	v.server("server", &c.Server)
+
+	first := map[string]string{}
+	for i := range c.Models {
+		path := indexPath("models", i)
+		m := &c.Models[i]
+		v.model(path, m)
+		if m.Name == "" {
+			continue
+		}
+		if prev, dup := first[m.Name]; dup {
+			v.add(joinPath(path, "name"), "duplicate name %q (first used by %s)", m.Name, prev)
+		} else {
+			first[m.Name] = path
+		}
+	}
+
+	first = map[string]string{}
+	for i := range c.Pipelines {
+		path := indexPath("pipelines", i)
+		p := &c.Pipelines[i]
+		v.pipeline(path, p, c.Models)
+		if p.Name == "" {
+			continue
+		}
+		if prev, dup := first[p.Name]; dup {
+			v.add(joinPath(path, "name"), "duplicate name %q (first used by %s)", p.Name, prev)
+		} else {
+			first[p.Name] = path
+		}
+	}
+}
+
+func (v *validator) server(path string, s *Server) {
+	if _, port, err := net.SplitHostPort(s.Listen); err != nil {
+		v.add(joinPath(path, "listen"), "must be host:port, e.g. 127.0.0.1:8080")
+	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		v.add(joinPath(path, "listen"), "port must be a number between 0 and 65535")
+	}
+	if s.DataDir == "" {
+		v.add(joinPath(path, "data_dir"), "required")
+	}
+	if s.MaxUploadBytes <= 0 {
+		v.add(joinPath(path, "max_upload_bytes"), "must be greater than 0")
+	}
+}
+
+func (v *validator) model(path string, m *Model) {
+	switch {
+	case m.Name == "":
+		v.add(joinPath(path, "name"), "required")
+	case !modelNameRE.MatchString(m.Name):
+		v.add(joinPath(path, "name"), "must be 1 to 64 letters, digits, '_', '.' or '-'")
+	}
+	if m.Path == "" {
+		v.add(joinPath(path, "path"), "required")
+	}
+	checkEnum(v, joinPath(path, "format"), m.Format, modelFormats())
+	for i, n := range m.InputSize {
+		if n < 0 || n > maxInputSize {
+			v.add(indexPath(joinPath(path, "input_size"), i), "must be between 0 and %d", maxInputSize)
+		}
+	}
+	seen := map[Provider]int{}
+	for i, pr := range m.Providers {
+		pp := indexPath(joinPath(path, "providers"), i)
+		if !checkEnum(v, pp, pr, providers()) {
+			continue
+		}
+		if j, dup := seen[pr]; dup {
+			v.add(pp, "duplicate provider %q (also providers[%d])", pr, j)
+		} else {
+			seen[pr] = i
+		}
+	}
+}
+
+// checkEnum reports a value outside allowed and says whether it was inside. Parse never
+// lets one through; a Config built in code can hold anything, "" included.
+func checkEnum[T ~string](v *validator, path string, val T, allowed []T) bool {
+	if slices.Contains(allowed, val) {
+		return true
+	}
+	if val == "" {
+		v.add(path, "required (%s)", strings.TrimPrefix(oneOf(allowed), "must be "))
+	} else {
+		v.add(path, "%s (got %s)", oneOf(allowed), quoteShort(string(val)))
+	}
+	return false
+}
+
+// between reports n outside lo..hi.
+func (v *validator) between(path string, n, lo, hi int) {
+	if n < lo || n > hi {
+		v.add(path, "must be between %d and %d", lo, hi)
+	}
+}
+
+// pipeline checks p, whose fields live under path ("" for ParsePipeline's relative paths).
+func (v *validator) pipeline(path string, p *Pipeline, models []Model) {
+	at := func(name string) string { return joinPath(path, name) }
+
+	switch {
+	case p.Name == "":
+		v.add(at("name"), "required")
+	case !pipelineNameRE.MatchString(p.Name):
+		v.add(at("name"), "must be 1 to 64 letters, digits, '_' or '-'")
+	}
+
+	v.source(at("source"), &p.Source)
+	checkEnum(v, at("decode"), p.Decode, decodes())
+
+	in := at("inference")
+	if p.Inference.Enabled {
+		switch {
+		case p.Inference.Model == "":
+			v.add(joinPath(in, "model"), "required when inference is enabled")
+		case !slices.ContainsFunc(models, func(m Model) bool { return m.Name == p.Inference.Model }):
+			v.add(joinPath(in, "model"), "no model named %q (have: %s)", p.Inference.Model, modelNames(models))
+		}
+	}
+	v.between(joinPath(in, "interval"), p.Inference.Interval, 1, maxInterval)
+
+	seen := map[OutputType]int{}
+	for i, o := range p.Outputs {
+		op := indexPath(at("outputs"), i)
+		if checkEnum(v, joinPath(op, "type"), o.Type, outputTypes()) {
+			if j, dup := seen[o.Type]; dup {
+				v.add(joinPath(op, "type"), "duplicate output type %q (also outputs[%d])", o.Type, j)
+			} else {
+				seen[o.Type] = i
+			}
+		}
+		checkEnum(v, joinPath(op, "overlay"), o.Overlay, overlays())
+	}
+
+	rp := at("restart")
+	lo, hi := p.Restart.BackoffMin.D(), p.Restart.BackoffMax.D()
+	if lo <= 0 {
+		v.add(joinPath(rp, "backoff_min"), "must be greater than 0")
+	}
+	switch {
+	case hi < lo:
+		v.add(joinPath(rp, "backoff_max"), "must be at least backoff_min (%s)", lo)
+	case hi > maxBackoff:
+		v.add(joinPath(rp, "backoff_max"), "must be at most %s", maxBackoff)
+	}
+}
+
+func modelNames(models []Model) string {
+	if len(models) == 0 {
+		return "none"
+	}
+	names := make([]string, len(models))
+	for i, m := range models {
+		names[i] = m.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func (v *validator) source(path string, s *Source) {
+	at := func(name string) string { return joinPath(path, name) }
+
+	switch s.Type {
+	case SourceRTSP:
+		v.rtspURI(at("uri"), s.URI)
+	case SourceFile:
+		v.fileURI(at("uri"), s.URI)
+	case SourceSynthetic:
+		if s.URI != "" {
+			v.add(at("uri"), "must be empty for a synthetic source")
+		}
+		sy := at("synthetic")
+		v.evenBetween(joinPath(sy, "width"), s.Synthetic.Width, pen.MinWidth, pen.MaxWidth)
+		v.evenBetween(joinPath(sy, "height"), s.Synthetic.Height, pen.MinHeight, pen.MaxHeight)
+		v.between(joinPath(sy, "fps"), s.Synthetic.FPS, 1, 60)
+		v.between(joinPath(sy, "pigs"), s.Synthetic.Pigs, pen.MinPigs, pen.MaxPigs)
+	default:
+		checkEnum(v, at("type"), s.Type, sourceTypes())
+	}
+
+	// Options of one source type set on another are mistakes, usually left over from
+	// editing a copied pipeline; silently ignoring them would hide that. An unknown type
+	// has already been reported and says nothing about which options belong.
+	known := slices.Contains(sourceTypes(), s.Type)
+	if checkEnum(v, at("transport"), s.Transport, transports()) &&
+		known && s.Type != SourceRTSP && s.Transport != TransportAuto {
+		v.add(at("transport"), "only applies to rtsp sources")
+	}
+	if s.Loop && known && s.Type != SourceFile {
+		v.add(at("loop"), "only applies to file sources")
+	}
+	if l := s.Latency.D(); l < 0 || l > maxLatency {
+		v.add(at("latency"), "must be between 0s and %s", maxLatency)
+	}
+}
+
+func (v *validator) evenBetween(path string, n, lo, hi int) {
+	if n < lo || n > hi || n%2 != 0 {
+		v.add(path, "must be an even number between %d and %d", lo, hi)
+	}
+}
+
+// rtspURI checks an rtsp source's URI. Messages never echo the URI: it usually holds the
+// camera's password.
+func (v *validator) rtspURI(path, uri string) {
+	if uri == "" {
+		v.add(path, "required")
+		return
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		v.add(path, "is not a valid URI (are special characters in the password percent-encoded?)")
+		return
+	}
+	if u.Scheme != "rtsp" && u.Scheme != "rtsps" {
+		v.add(path, "must be rtsp:// or rtsps://")
+		return
+	}
+	if u.Hostname() == "" {
+		v.add(path, "must include a host, e.g. rtsp://camera.local/stream")
+	}
+}
+
+// fileURI checks a file source's URI: a path, or a file:// URI for a local file.
+func (v *validator) fileURI(path, uri string) {
+	if uri == "" {
+		v.add(path, "required")
+		return
+	}
+	m := uriSchemeRE.FindStringSubmatch(uri)
+	// A one-letter "scheme" is a Windows drive (C:\videos), which is a path.
+	if m == nil || len(m[1]) == 1 {
+		return
+	}
+	if !strings.EqualFold(m[1], "file") {
+		v.add(path, "must be a path or a file:// URI")
+		return
+	}
+	u, err := url.Parse(uri)
+	switch {
+	case err != nil:
+		v.add(path, "is not a valid file:// URI")
+	case u.Host != "" && u.Host != "localhost":
+		v.add(path, "must name a local file: file:///path (three slashes)")
+	case u.Path == "":
+		v.add(path, "must include a path: file:///path")
+	}
+}

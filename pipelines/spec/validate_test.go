@@ -1,0 +1,316 @@
+package spec
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// validConfig is a configuration that passes Validate, with one pipeline of each source
+// type: pipelines[0] rtsp, [1] file, [2] synthetic (with inference and an output).
+func validConfig() *Config {
+	c := Default()
+	m := DefaultModel()
+	m.Name = "demo"
+	m.Path = "models/demo.onnx"
+	c.Models = []Model{m}
+
+	cam := DefaultPipeline()
+	cam.Name = "cam"
+	cam.Source.Type = SourceRTSP
+	cam.Source.URI = "rtsp://admin:secret@cam.local:554/stream1"
+
+	file := DefaultPipeline()
+	file.Name = "file"
+	file.Source.Type = SourceFile
+	file.Source.URI = "/videos/pen.mp4"
+
+	synth := DefaultPipeline()
+	synth.Name = "synth"
+	synth.Source.Type = SourceSynthetic
+	synth.Inference = Inference{Enabled: true, Model: "demo", Interval: 1}
+	synth.Outputs = []Output{{Type: OutputWebRTC, Overlay: OverlayData}}
+
+	c.Pipelines = []Pipeline{cam, file, synth}
+	return c
+}
+
+func ms(n int) Duration { return Duration(time.Duration(n) * time.Millisecond) }
+
+// fieldErrors asserts that err is an Errors and returns it.
+func fieldErrors(t *testing.T, err error) Errors {
+	t.Helper()
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("error %v (%T) is not an Errors", err, err)
+	}
+	if !errors.Is(err, ErrInvalid) {
+		t.Errorf("errors.Is(%v, ErrInvalid) = false", err)
+	}
+	return es
+}
+
+func TestValidConfigIsValid(t *testing.T) {
+	if err := validConfig().Validate(); err != nil {
+		t.Fatalf("validConfig().Validate() = %v", err)
+	}
+	if err := Default().Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	long := strings.Repeat("a", 64)
+	tests := []struct {
+		name   string
+		mutate func(c *Config)
+		// field is the path of the one expected error; "" when the config must be valid.
+		field string
+		msg   string // substring of the message
+	}{
+		// server
+		{"listen any host", func(c *Config) { c.Server.Listen = ":8080" }, "", ""},
+		{"listen ipv6", func(c *Config) { c.Server.Listen = "[::1]:0" }, "", ""},
+		{"listen max port", func(c *Config) { c.Server.Listen = "0.0.0.0:65535" }, "", ""},
+		{"listen no port", func(c *Config) { c.Server.Listen = "localhost" }, "server.listen", "must be host:port"},
+		{"listen empty", func(c *Config) { c.Server.Listen = "" }, "server.listen", "must be host:port"},
+		{"listen port too big", func(c *Config) { c.Server.Listen = "127.0.0.1:65536" }, "server.listen", "between 0 and 65535"},
+		{"listen port negative", func(c *Config) { c.Server.Listen = "127.0.0.1:-1" }, "server.listen", "between 0 and 65535"},
+		{"listen port name", func(c *Config) { c.Server.Listen = "127.0.0.1:http" }, "server.listen", "between 0 and 65535"},
+		{"listen port with sign", func(c *Config) { c.Server.Listen = "127.0.0.1:+80" }, "server.listen", "between 0 and 65535"},
+		{"listen port 0", func(c *Config) { c.Server.Listen = "127.0.0.1:0" }, "", ""},
+		{"data_dir empty", func(c *Config) { c.Server.DataDir = "" }, "server.data_dir", "required"},
+		{"max_upload_bytes 1", func(c *Config) { c.Server.MaxUploadBytes = 1 }, "", ""},
+		{"max_upload_bytes 0", func(c *Config) { c.Server.MaxUploadBytes = 0 }, "server.max_upload_bytes", "must be greater than 0"},
+		{"max_upload_bytes negative", func(c *Config) { c.Server.MaxUploadBytes = -1 }, "server.max_upload_bytes", "must be greater than 0"},
+
+		// models
+		{"model name with dot", func(c *Config) { c.Models[0].Name = "yolo.v8-seg_n"; c.Pipelines[2].Inference.Model = "yolo.v8-seg_n" }, "", ""},
+		{"model name 64", func(c *Config) { c.Models[0].Name = long; c.Pipelines[2].Inference.Model = long }, "", ""},
+		{"model name 65", func(c *Config) { c.Models[0].Name = long + "a"; c.Pipelines[2].Inference.Enabled = false }, "models[0].name", "1 to 64 letters"},
+		{"model name space", func(c *Config) { c.Models[0].Name = "my model"; c.Pipelines[2].Inference.Enabled = false }, "models[0].name", "1 to 64 letters"},
+		{"model name empty", func(c *Config) { c.Models[0].Name = ""; c.Pipelines[2].Inference.Enabled = false }, "models[0].name", "required"},
+		{"model name duplicate", func(c *Config) { c.Models = append(c.Models, c.Models[0]) }, "models[1].name", `duplicate name "demo" (first used by models[0])`},
+		{"model path empty", func(c *Config) { c.Models[0].Path = "" }, "models[0].path", "required"},
+		{"model format yolo-seg", func(c *Config) { c.Models[0].Format = FormatYOLOSeg }, "", ""},
+		{"model format unknown", func(c *Config) { c.Models[0].Format = "onnx" }, "models[0].format", `must be one of yolo, yolo-seg, mask (got "onnx")`},
+		{"model format empty", func(c *Config) { c.Models[0].Format = "" }, "models[0].format", "required"},
+		{"input_size max", func(c *Config) { c.Models[0].InputSize = [2]int{8192, 8192} }, "", ""},
+		{"input_size from model", func(c *Config) { c.Models[0].InputSize = [2]int{0, 0} }, "", ""},
+		{"input_size negative", func(c *Config) { c.Models[0].InputSize = [2]int{-1, 640} }, "models[0].input_size[0]", "between 0 and 8192"},
+		{"input_size too big", func(c *Config) { c.Models[0].InputSize = [2]int{640, 8193} }, "models[0].input_size[1]", "between 0 and 8192"},
+		{"providers cpu only", func(c *Config) { c.Models[0].Providers = []Provider{ProviderCPU} }, "", ""},
+		{"providers none", func(c *Config) { c.Models[0].Providers = nil }, "", ""},
+		{"providers duplicate", func(c *Config) { c.Models[0].Providers = []Provider{ProviderCUDA, ProviderCPU, ProviderCUDA} }, "models[0].providers[2]", `duplicate provider "cuda"`},
+		{"providers unknown", func(c *Config) { c.Models[0].Providers = []Provider{"rocm"} }, "models[0].providers[0]", "must be one of tensorrt, cuda, cpu"},
+
+		// pipelines
+		{"no pipelines", func(c *Config) { c.Pipelines = nil }, "", ""},
+		{"empty pipelines", func(c *Config) { c.Pipelines = []Pipeline{} }, "", ""},
+		{"pipeline name 64", func(c *Config) { c.Pipelines[0].Name = long }, "", ""},
+		{"pipeline name 65", func(c *Config) { c.Pipelines[0].Name = long + "a" }, "pipelines[0].name", "1 to 64 letters"},
+		{"pipeline name dot", func(c *Config) { c.Pipelines[0].Name = "barn.east" }, "pipelines[0].name", "1 to 64 letters"},
+		{"pipeline name slash", func(c *Config) { c.Pipelines[0].Name = "barn/east" }, "pipelines[0].name", "1 to 64 letters"},
+		{"pipeline name empty", func(c *Config) { c.Pipelines[0].Name = "" }, "pipelines[0].name", "required"},
+		{"pipeline name duplicate", func(c *Config) { c.Pipelines[2].Name = "cam" }, "pipelines[2].name", `duplicate name "cam" (first used by pipelines[0])`},
+
+		// source.type
+		{"source type empty", func(c *Config) { c.Pipelines[0].Source.Type = "" }, "pipelines[0].source.type", "required (one of rtsp, file, synthetic)"},
+		{"source type unknown", func(c *Config) { c.Pipelines[0].Source.Type = "http" }, "pipelines[0].source.type", "must be one of rtsp, file, synthetic"},
+
+		// rtsp
+		{"rtsps", func(c *Config) { c.Pipelines[0].Source.URI = "rtsps://cam.local/s" }, "", ""},
+		{"rtsp upper case scheme", func(c *Config) { c.Pipelines[0].Source.URI = "RTSP://cam.local/s" }, "", ""},
+		{"rtsp ip and port", func(c *Config) { c.Pipelines[0].Source.URI = "rtsp://192.168.1.20:8554/live" }, "", ""},
+		{"rtsp http", func(c *Config) { c.Pipelines[0].Source.URI = "http://cam.local/s" }, "pipelines[0].source.uri", "must be rtsp:// or rtsps://"},
+		{"rtsp path only", func(c *Config) { c.Pipelines[0].Source.URI = "/dev/video0" }, "pipelines[0].source.uri", "must be rtsp:// or rtsps://"},
+		{"rtsp no host", func(c *Config) { c.Pipelines[0].Source.URI = "rtsp:///stream" }, "pipelines[0].source.uri", "must include a host"},
+		{"rtsp port no host", func(c *Config) { c.Pipelines[0].Source.URI = "rtsp://:554/stream" }, "pipelines[0].source.uri", "must include a host"},
+		{"rtsp empty", func(c *Config) { c.Pipelines[0].Source.URI = "" }, "pipelines[0].source.uri", "required"},
+		{"rtsp unescaped password", func(c *Config) { c.Pipelines[0].Source.URI = "rtsp://user:pa ss@host/" }, "pipelines[0].source.uri", "is not a valid URI"},
+
+		// file
+		{"file relative path", func(c *Config) { c.Pipelines[1].Source.URI = "videos/pen.mp4" }, "", ""},
+		{"file uri", func(c *Config) { c.Pipelines[1].Source.URI = "file:///videos/pen.mp4" }, "", ""},
+		{"file uri localhost", func(c *Config) { c.Pipelines[1].Source.URI = "file://localhost/videos/pen.mp4" }, "", ""},
+		{"file windows path", func(c *Config) { c.Pipelines[1].Source.URI = `C:\videos\pen.mp4` }, "", ""},
+		{"file colon in name", func(c *Config) { c.Pipelines[1].Source.URI = "videos/12:00.mp4" }, "", ""},
+		{"file loop", func(c *Config) { c.Pipelines[1].Source.Loop = true }, "", ""},
+		{"file empty", func(c *Config) { c.Pipelines[1].Source.URI = "" }, "pipelines[1].source.uri", "required"},
+		{"file http", func(c *Config) { c.Pipelines[1].Source.URI = "http://example.com/pen.mp4" }, "pipelines[1].source.uri", "must be a path or a file:// URI"},
+		{"file rtsp", func(c *Config) { c.Pipelines[1].Source.URI = "rtsp://cam/s" }, "pipelines[1].source.uri", "must be a path or a file:// URI"},
+		{"file remote host", func(c *Config) { c.Pipelines[1].Source.URI = "file://nas/videos/pen.mp4" }, "pipelines[1].source.uri", "must name a local file"},
+		{"file uri without path", func(c *Config) { c.Pipelines[1].Source.URI = "file://" }, "pipelines[1].source.uri", "must include a path"},
+
+		// synthetic
+		{"synthetic uri", func(c *Config) { c.Pipelines[2].Source.URI = "x" }, "pipelines[2].source.uri", "must be empty"},
+		{"synthetic min size", func(c *Config) {
+			c.Pipelines[2].Source.Synthetic.Width, c.Pipelines[2].Source.Synthetic.Height = 160, 120
+		}, "", ""},
+		{"synthetic max size", func(c *Config) {
+			c.Pipelines[2].Source.Synthetic.Width, c.Pipelines[2].Source.Synthetic.Height = 3840, 2160
+		}, "", ""},
+		{"synthetic width small", func(c *Config) { c.Pipelines[2].Source.Synthetic.Width = 158 }, "pipelines[2].source.synthetic.width", "even number between 160 and 3840"},
+		{"synthetic width big", func(c *Config) { c.Pipelines[2].Source.Synthetic.Width = 3842 }, "pipelines[2].source.synthetic.width", "even number between 160 and 3840"},
+		{"synthetic width odd", func(c *Config) { c.Pipelines[2].Source.Synthetic.Width = 641 }, "pipelines[2].source.synthetic.width", "even number"},
+		{"synthetic height big", func(c *Config) { c.Pipelines[2].Source.Synthetic.Height = 2162 }, "pipelines[2].source.synthetic.height", "even number between 120 and 2160"},
+		{"synthetic height odd", func(c *Config) { c.Pipelines[2].Source.Synthetic.Height = 481 }, "pipelines[2].source.synthetic.height", "even number between 120 and 2160"},
+		{"synthetic fps 1", func(c *Config) { c.Pipelines[2].Source.Synthetic.FPS = 1 }, "", ""},
+		{"synthetic fps 60", func(c *Config) { c.Pipelines[2].Source.Synthetic.FPS = 60 }, "", ""},
+		{"synthetic fps 0", func(c *Config) { c.Pipelines[2].Source.Synthetic.FPS = 0 }, "pipelines[2].source.synthetic.fps", "must be between 1 and 60"},
+		{"synthetic fps 61", func(c *Config) { c.Pipelines[2].Source.Synthetic.FPS = 61 }, "pipelines[2].source.synthetic.fps", "must be between 1 and 60"},
+		{"synthetic pigs 4", func(c *Config) { c.Pipelines[2].Source.Synthetic.Pigs = 4 }, "", ""},
+		{"synthetic pigs 12", func(c *Config) { c.Pipelines[2].Source.Synthetic.Pigs = 12 }, "", ""},
+		{"synthetic pigs 3", func(c *Config) { c.Pipelines[2].Source.Synthetic.Pigs = 3 }, "pipelines[2].source.synthetic.pigs", "must be between 4 and 12"},
+		{"synthetic pigs 13", func(c *Config) { c.Pipelines[2].Source.Synthetic.Pigs = 13 }, "pipelines[2].source.synthetic.pigs", "must be between 4 and 12"},
+		{"synthetic ranges ignored for rtsp", func(c *Config) { c.Pipelines[0].Source.Synthetic = Synthetic{} }, "", ""},
+
+		// transport, latency, loop
+		{"transport tcp on rtsp", func(c *Config) { c.Pipelines[0].Source.Transport = TransportTCP }, "", ""},
+		{"transport udp on rtsp", func(c *Config) { c.Pipelines[0].Source.Transport = TransportUDP }, "", ""},
+		{"transport tcp on file", func(c *Config) { c.Pipelines[1].Source.Transport = TransportTCP }, "pipelines[1].source.transport", "only applies to rtsp sources"},
+		{"transport udp on synthetic", func(c *Config) { c.Pipelines[2].Source.Transport = TransportUDP }, "pipelines[2].source.transport", "only applies to rtsp sources"},
+		{"transport unknown", func(c *Config) { c.Pipelines[0].Source.Transport = "quic" }, "pipelines[0].source.transport", "must be one of auto, tcp, udp"},
+		{"transport empty", func(c *Config) { c.Pipelines[0].Source.Transport = "" }, "pipelines[0].source.transport", "required"},
+		{"latency 0", func(c *Config) { c.Pipelines[0].Source.Latency = 0 }, "", ""},
+		{"latency 10s", func(c *Config) { c.Pipelines[0].Source.Latency = ms(10000) }, "", ""},
+		{"latency above 10s", func(c *Config) { c.Pipelines[0].Source.Latency = ms(10001) }, "pipelines[0].source.latency", "must be between 0s and 10s"},
+		{"latency negative", func(c *Config) { c.Pipelines[0].Source.Latency = ms(-1) }, "pipelines[0].source.latency", "must be between 0s and 10s"},
+		{"loop on rtsp", func(c *Config) { c.Pipelines[0].Source.Loop = true }, "pipelines[0].source.loop", "only applies to file sources"},
+		{"loop on synthetic", func(c *Config) { c.Pipelines[2].Source.Loop = true }, "pipelines[2].source.loop", "only applies to file sources"},
+
+		// decode
+		{"decode nvdec", func(c *Config) { c.Pipelines[0].Decode = DecodeNVDEC }, "", ""},
+		{"decode software", func(c *Config) { c.Pipelines[0].Decode = DecodeSoftware }, "", ""},
+		{"decode unknown", func(c *Config) { c.Pipelines[0].Decode = "vaapi" }, "pipelines[0].decode", "must be one of auto, nvdec, software"},
+		{"decode empty", func(c *Config) { c.Pipelines[0].Decode = "" }, "pipelines[0].decode", "required"},
+
+		// inference
+		{"inference disabled unknown model", func(c *Config) { c.Pipelines[0].Inference.Model = "x" }, "", ""},
+		{"inference without model", func(c *Config) { c.Pipelines[2].Inference.Model = "" }, "pipelines[2].inference.model", "required when inference is enabled"},
+		{"inference unknown model", func(c *Config) { c.Pipelines[2].Inference.Model = "x" }, "pipelines[2].inference.model", `no model named "x" (have: demo)`},
+		{"inference no models", func(c *Config) { c.Models = nil }, "pipelines[2].inference.model", `no model named "demo" (have: none)`},
+		{"interval 1000", func(c *Config) { c.Pipelines[2].Inference.Interval = 1000 }, "", ""},
+		{"interval 0", func(c *Config) { c.Pipelines[2].Inference.Interval = 0 }, "pipelines[2].inference.interval", "must be between 1 and 1000"},
+		{"interval 1001", func(c *Config) { c.Pipelines[2].Inference.Interval = 1001 }, "pipelines[2].inference.interval", "must be between 1 and 1000"},
+
+		// outputs
+		{"output burn", func(c *Config) { c.Pipelines[2].Outputs[0].Overlay = OverlayBurn }, "", ""},
+		{"output type empty", func(c *Config) { c.Pipelines[2].Outputs[0].Type = "" }, "pipelines[2].outputs[0].type", "required (one of webrtc)"},
+		{"output type unknown", func(c *Config) { c.Pipelines[2].Outputs[0].Type = "hls" }, "pipelines[2].outputs[0].type", `must be one of webrtc (got "hls")`},
+		{"output duplicate", func(c *Config) {
+			c.Pipelines[2].Outputs = append(c.Pipelines[2].Outputs, Output{Type: OutputWebRTC, Overlay: OverlayBurn})
+		}, "pipelines[2].outputs[1].type", `duplicate output type "webrtc" (also outputs[0])`},
+		{"output overlay unknown", func(c *Config) { c.Pipelines[2].Outputs[0].Overlay = "fancy" }, "pipelines[2].outputs[0].overlay", "must be one of data, burn"},
+
+		// restart
+		{"backoff equal", func(c *Config) { c.Pipelines[0].Restart = Restart{ms(1000), ms(1000)} }, "", ""},
+		{"backoff max 1h", func(c *Config) { c.Pipelines[0].Restart.BackoffMax = Duration(time.Hour) }, "", ""},
+		{"backoff min 0", func(c *Config) { c.Pipelines[0].Restart.BackoffMin = 0 }, "pipelines[0].restart.backoff_min", "must be greater than 0"},
+		{"backoff min negative", func(c *Config) { c.Pipelines[0].Restart.BackoffMin = ms(-5) }, "pipelines[0].restart.backoff_min", "must be greater than 0"},
+		{"backoff max below min", func(c *Config) { c.Pipelines[0].Restart = Restart{ms(2000), ms(1000)} }, "pipelines[0].restart.backoff_max", "must be at least backoff_min (2s)"},
+		{"backoff max above 1h", func(c *Config) { c.Pipelines[0].Restart.BackoffMax = Duration(time.Hour + time.Second) }, "pipelines[0].restart.backoff_max", "must be at most 1h0m0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.mutate(c)
+			err := c.Validate()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			es := fieldErrors(t, err)
+			if len(es) != 1 {
+				t.Fatalf("Validate() = %d errors, want 1:\n%v", len(es), err)
+			}
+			e := es[0]
+			if e.Field != tt.field || !strings.Contains(e.Message, tt.msg) {
+				t.Errorf("Validate() = %q, want field %q and message containing %q", e, tt.field, tt.msg)
+			}
+			if e.Line != 0 || e.File != "" {
+				t.Errorf("error of a config built in code has file %q line %d, want none", e.File, e.Line)
+			}
+		})
+	}
+}
+
+// TestValidateNeverEchoesURI guards against camera passwords in logs: the URI is the one
+// field whose value must not appear in a message.
+func TestValidateNeverEchoesURI(t *testing.T) {
+	for _, uri := range []string{
+		"http://admin:hunter2@cam/s",
+		"rtsp://admin:hunter2@/s",
+		"rtsp://admin:hunt er2@cam/s",
+		"rtsp://admin:hunter2/x@cam/s",
+	} {
+		t.Run(uri, func(t *testing.T) {
+			c := validConfig()
+			c.Pipelines[0].Source.URI = uri
+			err := c.Validate()
+			if err == nil {
+				t.Fatal("Validate() = nil, want an error")
+			}
+			if strings.Contains(err.Error(), "hunt") {
+				t.Errorf("error %q contains the password", err)
+			}
+		})
+	}
+}
+
+func TestPipelineValidate(t *testing.T) {
+	models := []Model{{Name: "demo"}, {Name: "other"}}
+	tests := []struct {
+		name   string
+		mutate func(p *Pipeline)
+		want   []string // "field: message" of each error, in order
+	}{
+		{"valid", func(p *Pipeline) {}, nil},
+		{"model found", func(p *Pipeline) { p.Inference = Inference{Enabled: true, Model: "other", Interval: 1} }, nil},
+		{"model missing", func(p *Pipeline) { p.Inference = Inference{Enabled: true, Model: "x", Interval: 1} },
+			[]string{`inference.model: no model named "x" (have: demo, other)`}},
+		{"relative paths", func(p *Pipeline) { p.Name = ""; p.Source.URI = "http://x"; p.Restart.BackoffMin = 0 },
+			[]string{"name: required", "source.uri: must be rtsp:// or rtsps://", "restart.backoff_min: must be greater than 0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := DefaultPipeline()
+			p.Name = "cam"
+			p.Source.Type = SourceRTSP
+			p.Source.URI = "rtsp://cam/s"
+			tt.mutate(&p)
+			err := p.Validate(models)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			es := fieldErrors(t, err)
+			var got []string
+			for _, e := range es {
+				got = append(got, e.Field+": "+e.Message)
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("Validate() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+// TestZeroPipelineIsInvalid documents that a Pipeline built from its zero value, not from
+// DefaultPipeline, fails: there are no hidden defaults at Validate time.
+func TestZeroPipelineIsInvalid(t *testing.T) {
+	var p Pipeline
+	if p.Validate(nil) == nil {
+		t.Fatal("zero Pipeline validated")
+	}
+	var np *Pipeline
+	var nc *Config
+	if np.Validate(nil) == nil || nc.Validate() == nil {
+		t.Fatal("nil validated")
+	}
+}

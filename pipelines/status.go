@@ -1,0 +1,46 @@
+package pipelines
+
+import (
+	"errors"
+	"time"
+
+	"github.com/pigweight/pigweight/pipelines/spec"
+)
+
+// State is where a pipeline's supervisor stands.
+type State string
+
+// The states a pipeline moves through. starting → playing; on an error or an unexpected end,
+// retrying (backoff) → starting again; stopped when asked to stop or when a non-looping file
+// ends; failed when a restart cannot help (for example a decoder the machine does not have).
+const (
+	StateStarting State = "starting"
+	StatePlaying  State = "playing"
+	StateRetrying State = "retrying"
+	StateStopped  State = "stopped"
+	StateFailed   State = "failed"
+)
+
+// Errors callers branch on.
+var (
+	ErrNotFound = errors.New("pipeline not found")
+	ErrExists   = errors.New("pipeline already exists")
+	ErrClosed   = errors.New("manager closed")
+)
+
+// Status is a snapshot of one pipeline, as the API reports it.
+type Status struct {
+	Name  string `json:"name"`
+	State State  `json:"state"`
+	// Since is when the pipeline entered State.
+	Since time.Time `json:"since"`
+	// Decoder is the decoder element the last start chose (e.g. avdec_h264, nvh264dec).
+	Decoder   string  `json:"decoder"`
+	Frames    uint64  `json:"frames"`
+	FPS       float64 `json:"fps"`
+	Restarts  int     `json:"restarts"`
+	LastError string  `json:"last_error"`
+	// NextRetry is when a retrying pipeline starts again; zero otherwise.
+	NextRetry time.Time     `json:"next_retry,omitzero"`
+	Spec      spec.Pipeline `json:"spec"`
+}

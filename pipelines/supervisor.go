@@ -1,0 +1,213 @@
+package pipelines
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pigweight/pigweight/pipelines/spec"
+)
+
+// stableAfter is how long a run must play before its next failure starts the backoff from the
+// minimum again: a camera that drops once a day should not wait backoff_max to come back.
+const stableAfter = 10 * time.Second
+
+// errStreamEnded is what a live source's end of stream means: the camera (or generator) stopped
+// sending, which is a failure to recover from, not a finish.
+var errStreamEnded = errors.New("stream ended")
+
+// supervisor owns one pipeline: at most one goroutine (loop) runs it at a time.
+type supervisor struct {
+	spec    spec.Pipeline
+	runtime Runtime
+	log     *slog.Logger
+
+	frames atomic.Uint64
+	fps    fpsMeter
+
+	// ctl serialises start and stop so that a restart never sees two loops.
+	ctl    sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu        sync.Mutex
+	state     State
+	since     time.Time
+	restarts  int
+	lastError string
+	nextRetry time.Time
+	decoder   string
+	run       Run
+}
+
+func newSupervisor(p spec.Pipeline, runtime Runtime, log *slog.Logger) *supervisor {
+	return &supervisor{
+		spec:    p,
+		runtime: runtime,
+		log:     log,
+		state:   StateStopped,
+		since:   time.Now(),
+	}
+}
+
+// start launches the loop unless it is already running.
+func (s *supervisor) start() {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	if s.done != nil {
+		select {
+		case <-s.done:
+		default:
+			return // still running
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.done = make(chan struct{})
+	go s.loop(ctx, s.done)
+}
+
+// stop cancels the loop and waits until its pipeline is down.
+func (s *supervisor) stop() {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	if s.done == nil {
+		return
+	}
+	s.cancel()
+	<-s.done
+	s.setState(StateStopped, "")
+}
+
+func (s *supervisor) loop(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	backoffMin, backoffMax := s.spec.Restart.BackoffMin.D(), s.spec.Restart.BackoffMax.D()
+	backoff := backoffMin
+	for {
+		s.setState(StateStarting, "")
+		playedFor, err := s.runOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case errors.Is(err, io.EOF) && s.spec.Source.Type == spec.SourceFile && s.spec.Source.Loop:
+			s.log.Debug("file ended, looping")
+			backoff = backoffMin
+			continue
+		case errors.Is(err, io.EOF) && s.spec.Source.Type == spec.SourceFile:
+			s.log.Info("file ended")
+			s.setState(StateStopped, "")
+			return
+		case errors.Is(err, io.EOF):
+			err = errStreamEnded
+		case isPermanent(err):
+			s.log.Error("pipeline failed; fix the configuration or the machine and start it again", "err", err)
+			s.setState(StateFailed, err.Error())
+			return
+		}
+		if playedFor >= stableAfter {
+			backoff = backoffMin
+		}
+		wait := jitter(backoff)
+		s.log.Warn("pipeline stopped, retrying", "err", err, "in", wait.Round(time.Millisecond))
+		s.mu.Lock()
+		s.restarts++
+		s.nextRetry = time.Now().Add(wait)
+		s.mu.Unlock()
+		s.setState(StateRetrying, err.Error())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		backoff = min(2*backoff, backoffMax)
+	}
+}
+
+// runOnce starts the pipeline and waits for it to end; it reports how long it played.
+func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
+	var playingSince atomic.Int64 // unix nanos of the first frame; 0 before it
+	onFrame := func() {
+		s.frames.Add(1)
+		now := time.Now()
+		s.fps.observe(now)
+		if playingSince.Load() == 0 && playingSince.CompareAndSwap(0, now.UnixNano()) {
+			s.setState(StatePlaying, "")
+		}
+	}
+	run, err := s.runtime.Start(s.spec, onFrame)
+	if err != nil {
+		return 0, fmt.Errorf("start: %w", err)
+	}
+	s.mu.Lock()
+	s.run = run
+	s.mu.Unlock()
+
+	err = run.Wait(ctx)
+	run.Close()
+
+	s.mu.Lock()
+	s.decoder = run.Decoder()
+	s.run = nil
+	s.mu.Unlock()
+	var played time.Duration
+	if t := playingSince.Load(); t != 0 {
+		played = time.Since(time.Unix(0, t))
+	}
+	return played, err
+}
+
+// setState moves to state; lastError, when non-empty, replaces the recorded error.
+func (s *supervisor) setState(state State, lastError string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != state {
+		s.state = state
+		s.since = time.Now()
+	}
+	if state != StateRetrying {
+		s.nextRetry = time.Time{}
+	}
+	if lastError != "" {
+		s.lastError = lastError
+	}
+}
+
+func (s *supervisor) status() Status {
+	s.mu.Lock()
+	st := Status{
+		Name:      s.spec.Name,
+		State:     s.state,
+		Since:     s.since,
+		Decoder:   s.decoder,
+		Restarts:  s.restarts,
+		LastError: s.lastError,
+		NextRetry: s.nextRetry,
+		Spec:      s.spec,
+	}
+	// Status leaves the process (API, logs): never with the camera's credentials.
+	st.Spec.Source.URI = spec.RedactURI(s.spec.Source.URI)
+	if s.run != nil {
+		if d := s.run.Decoder(); d != "" {
+			st.Decoder = d
+		}
+	}
+	s.mu.Unlock()
+	st.Frames = s.frames.Load()
+	st.FPS = s.fps.rate(time.Now())
+	if st.State != StatePlaying {
+		st.FPS = 0
+	}
+	return st
+}
+
+// jitter spreads restarts by ±20% so that cameras dropped together do not reconnect in lockstep.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
