@@ -31,7 +31,7 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 
 test: deps vet
-	CGO_ENABLED=0 $(GO) test -count=1 $(PURE_PACKAGES)
+	CGO_ENABLED=0 $(GO) build $(PURE_PACKAGES)
 	$(GO) test -race -count=1 -timeout 25m ./...
 
 clean:
