@@ -12,9 +12,9 @@ export PIGWEIGHT_ONNXRUNTIME ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime
 # Packages that must build without cgo (no GStreamer, no ONNX Runtime): see DESIGN.md.
 PURE_PACKAGES := ./pipelines ./pipelines/spec ./pipelines/pen ./web/api ./web/ui
 
-.PHONY: all deps build run test vet clean
+.PHONY: all deps build models run test vet bench clean
 
-all: build
+all: build models
 
 deps:
 	@./scripts/deps.sh
@@ -22,7 +22,18 @@ deps:
 build: deps
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/pigweight
 
-run: build
+# Generated models are build outputs (git-ignored): the demo model finds the synthetic pen's
+# pigs; the bench model costs what YOLOv8n costs, for performance work.
+models: models/demo.onnx models/bench.onnx
+
+# Rebuilt with the binary each time (a few milliseconds), so they never lag behind the code.
+models/demo.onnx: build
+	./$(BIN) model demo -o $@
+
+models/bench.onnx: build
+	./$(BIN) model bench -o $@
+
+run: build models/demo.onnx
 	./$(BIN) serve --config $(CONFIG)
 
 vet:

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
 
@@ -17,15 +18,17 @@ import (
 type Runtime interface {
 	// Start builds the pipeline for p and sets it playing. onFrame is called for every decoded
 	// frame from a streaming thread and must return quickly.
-	Start(p spec.Pipeline, onFrame func()) (Run, error)
+	Start(p spec.Pipeline, onFrame func(detect.Frame)) (Run, error)
 }
 
 // RuntimeFunc adapts a function to Runtime, so that cmd can wire graph in without graph
 // importing this package.
-type RuntimeFunc func(p spec.Pipeline, onFrame func()) (Run, error)
+type RuntimeFunc func(p spec.Pipeline, onFrame func(detect.Frame)) (Run, error)
 
 // Start calls f.
-func (f RuntimeFunc) Start(p spec.Pipeline, onFrame func()) (Run, error) { return f(p, onFrame) }
+func (f RuntimeFunc) Start(p spec.Pipeline, onFrame func(detect.Frame)) (Run, error) {
+	return f(p, onFrame)
+}
 
 // Run is one started instance of a pipeline.
 type Run interface {
@@ -142,6 +145,15 @@ func (m *Manager) Get(name string) (Status, error) {
 		return Status{}, err
 	}
 	return s.status(), nil
+}
+
+// Detections returns the latest analysed frame of the pipeline.
+func (m *Manager) Detections(name string) (Detections, error) {
+	s, err := m.lookup(name)
+	if err != nil {
+		return Detections{}, err
+	}
+	return s.detections()
 }
 
 // List returns the status of every pipeline, sorted by name.

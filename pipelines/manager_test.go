@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/pipelines"
 	"github.com/pigweight/pigweight/pipelines/graph"
 	"github.com/pigweight/pigweight/pipelines/pipelinestest"
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) {
 func newManager(t *testing.T) *pipelines.Manager {
 	t.Helper()
 	rt := &graph.Runtime{}
-	m := pipelines.NewManager(pipelines.RuntimeFunc(func(p spec.Pipeline, onFrame func()) (pipelines.Run, error) {
+	m := pipelines.NewManager(pipelines.RuntimeFunc(func(p spec.Pipeline, onFrame func(detect.Frame)) (pipelines.Run, error) {
 		return rt.Start(p, onFrame)
 	}), nil)
 	t.Cleanup(m.Close)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
 
@@ -26,7 +27,21 @@ var (
 	ErrNotFound = errors.New("pipeline not found")
 	ErrExists   = errors.New("pipeline already exists")
 	ErrClosed   = errors.New("manager closed")
+	// ErrNoInference: the pipeline does not run a model.
+	ErrNoInference = errors.New("inference is not enabled for this pipeline")
+	// ErrNoDetections: the pipeline runs a model but has not analysed a frame yet.
+	ErrNoDetections = errors.New("no frame analysed yet")
 )
+
+// Detections is a pipeline's latest analysed frame.
+type Detections struct {
+	// PTS is the frame's presentation timestamp in nanoseconds.
+	PTS int64 `json:"pts"`
+	// Frame is the frame's index in the stream since the pipeline (re)started, from 0.
+	Frame      uint64             `json:"frame"`
+	Time       time.Time          `json:"time"` // when the frame left the pipeline
+	Detections []detect.Detection `json:"detections"`
+}
 
 // Status is a snapshot of one pipeline, as the API reports it.
 type Status struct {

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
 
@@ -30,6 +31,8 @@ type supervisor struct {
 
 	frames atomic.Uint64
 	fps    fpsMeter
+	// latest is the last analysed frame; nil before the first.
+	latest atomic.Pointer[Detections]
 
 	// ctl serialises start and stop so that a restart never sees two loops.
 	ctl    sync.Mutex
@@ -133,9 +136,17 @@ func (s *supervisor) loop(ctx context.Context, done chan struct{}) {
 // runOnce starts the pipeline and waits for it to end; it reports how long it played.
 func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 	var playingSince atomic.Int64 // unix nanos of the first frame; 0 before it
-	onFrame := func() {
+	var runFrames atomic.Uint64
+	onFrame := func(f detect.Frame) {
 		s.frames.Add(1)
+		index := runFrames.Add(1) - 1
 		now := time.Now()
+		if f.Analysed {
+			if f.Detections == nil {
+				f.Detections = []detect.Detection{} // "detections": [] rather than null
+			}
+			s.latest.Store(&Detections{PTS: int64(f.PTS), Frame: index, Time: now, Detections: f.Detections})
+		}
 		s.fps.observe(now)
 		if playingSince.Load() == 0 && playingSince.CompareAndSwap(0, now.UnixNano()) {
 			s.setState(StatePlaying, "")
@@ -205,6 +216,17 @@ func (s *supervisor) status() Status {
 		st.FPS = 0
 	}
 	return st
+}
+
+func (s *supervisor) detections() (Detections, error) {
+	if !s.spec.Inference.Enabled {
+		return Detections{}, ErrNoInference
+	}
+	d := s.latest.Load()
+	if d == nil {
+		return Detections{}, ErrNoDetections
+	}
+	return *d, nil
 }
 
 // jitter spreads restarts by ±20% so that cameras dropped together do not reconnect in lockstep.

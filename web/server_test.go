@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/pipelines"
 	"github.com/pigweight/pigweight/pipelines/graph"
 	"github.com/pigweight/pigweight/pipelines/spec"
@@ -30,7 +31,7 @@ func server(t *testing.T) string {
 	t.Helper()
 	cfg := &spec.Config{}
 	rt := &graph.Runtime{}
-	m := pipelines.NewManager(pipelines.RuntimeFunc(func(p spec.Pipeline, onFrame func()) (pipelines.Run, error) {
+	m := pipelines.NewManager(pipelines.RuntimeFunc(func(p spec.Pipeline, onFrame func(detect.Frame)) (pipelines.Run, error) {
 		return rt.Start(p, onFrame)
 	}), nil)
 	app := api.New(api.Options{

@@ -19,6 +19,7 @@ const usage = `pigweight: livestock video analytics server
 usage:
   pigweight serve  [--config FILE] [--listen ADDR] [--data DIR] [--log-level LEVEL]
   pigweight doctor [--config FILE]
+  pigweight model  demo|bench -o FILE
   pigweight version
 `
 
@@ -38,6 +39,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "doctor":
 		return doctor(args[1:], stdout, stderr)
+	case "model":
+		return modelCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "pigweight", version)
 		return 0

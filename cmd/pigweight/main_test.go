@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -54,10 +55,18 @@ func TestUnknownCommand(t *testing.T) {
 	}
 }
 
-// The default config, as `make run` starts it: the demo pen plays with its frame count rising,
-// and SIGTERM shuts the server down cleanly.
-func TestServeDefaultConfigPlaysDemoPen(t *testing.T) {
-	cmd := exec.Command(binary, "serve", "--config", "../../configs/pigweight.yaml", "--listen", "127.0.0.1:0", "--data", t.TempDir())
+// server is a running `pigweight serve` process.
+type server struct {
+	base   string
+	cmd    *exec.Cmd
+	exited chan error
+	logs   *syncBuffer
+}
+
+// startServer runs the binary with args (after "serve") and waits until it listens.
+func startServer(t *testing.T, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"serve", "--listen", "127.0.0.1:0", "--data", t.TempDir()}, args...)...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -65,74 +74,110 @@ func TestServeDefaultConfigPlaysDemoPen(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
+	srv := &server{cmd: cmd, exited: make(chan error, 1), logs: &syncBuffer{}}
 	addr := make(chan string, 1)
-	var logs bytes.Buffer
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		listening := regexp.MustCompile(`msg=listening .*addr=(\S+)`)
 		for sc.Scan() {
-			logs.WriteString(sc.Text() + "\n")
+			srv.logs.WriteString(sc.Text() + "\n")
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				addr <- m[1]
 			}
 		}
-		exited <- cmd.Wait()
+		srv.exited <- cmd.Wait()
 	}()
 	t.Cleanup(func() { cmd.Process.Kill() })
-
-	var base string
 	select {
 	case a := <-addr:
-		base = "http://" + a
-	case <-time.After(30 * time.Second):
-		t.Fatalf("server did not start listening:\n%s", logs.String())
+		srv.base = "http://" + a
+	case <-time.After(60 * time.Second):
+		t.Fatalf("server did not start listening:\n%s", srv.logs.String())
 	}
-	demoFrames := func() (string, uint64) {
-		resp, err := http.Get(base + "/api/v1/pipelines")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var list []struct {
-			Name   string
-			State  string
-			Frames uint64
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || len(list) != 1 || list[0].Name != "demo-pen" {
-			t.Fatalf("GET /api/v1/pipelines: %v %+v", err, list)
-		}
-		return list[0].State, list[0].Frames
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	var first uint64
-	for {
-		state, frames := demoFrames()
-		if state == "playing" && first == 0 && frames > 0 {
-			first = frames
-		} else if state == "playing" && frames > first+15 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("demo pen not playing with rising frames: %s %d\n%s", state, frames, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return srv
+}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+// getJSON decodes GET base+path into v and returns the status code.
+func (s *server) getJSON(t *testing.T, path string, v any) int {
+	t.Helper()
+	resp, err := http.Get(s.base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+// stop sends SIGTERM and expects a clean exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-exited:
+	case err := <-s.exited:
 		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v\n%s", err, logs.String())
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, s.logs.String())
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("server did not stop within 15 s of SIGTERM")
 	}
-	if !strings.Contains(logs.String(), "msg=stopped") {
-		t.Errorf("no clean-stop log line:\n%s", logs.String())
+	if !strings.Contains(s.logs.String(), "msg=stopped") {
+		t.Errorf("no clean-stop log line:\n%s", s.logs.String())
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) WriteString(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.WriteString(s)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// The default config, as `make run` starts it: the demo pen plays with its frame count rising,
+// and SIGTERM shuts the server down cleanly.
+func TestServeDefaultConfigPlaysDemoPen(t *testing.T) {
+	srv := startServer(t, "--config", defaultConfigWithModel(t))
+	type status struct {
+		Name   string
+		State  string
+		Frames uint64
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	var first uint64
+	for {
+		var list []status
+		if code := srv.getJSON(t, "/api/v1/pipelines", &list); code != http.StatusOK || len(list) != 1 || list[0].Name != "demo-pen" {
+			t.Fatalf("GET /api/v1/pipelines: %d %+v", code, list)
+		}
+		st := list[0]
+		if st.State == "playing" && first == 0 && st.Frames > 0 {
+			first = st.Frames
+		} else if st.State == "playing" && st.Frames > first+15 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo pen not playing with rising frames: %+v\n%s", st, srv.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	srv.stop(t)
 }
 
 func TestDoctorPassesOnThisMachine(t *testing.T) {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/elements/detect"
+	"github.com/pigweight/pigweight/elements/infer"
 	"github.com/pigweight/pigweight/elements/model"
 	"github.com/pigweight/pigweight/pipelines"
 	"github.com/pigweight/pigweight/pipelines/graph"
@@ -82,7 +84,16 @@ func serve(args []string, stderr io.Writer) int {
 	}
 
 	gst.Init(nil)
-	ortInfo := openRuntime(log)
+	if err := infer.RegisterElement(); err != nil {
+		log.Error("cannot register the inference element", "err", err)
+		return 1
+	}
+	ort, ortInfo := openRuntime(log)
+	if ort != nil {
+		defer ort.Close()
+	}
+	engines := loadEngines(ort, cfg.Models, log)
+	defer closeEngines(engines)
 	manager := pipelines.NewManager(gstRuntime(log), log)
 	app := api.New(api.Options{
 		Pipelines: manager,
@@ -93,6 +104,7 @@ func serve(args []string, stderr io.Writer) int {
 		Token:   cfg.Server.APIToken,
 		Logger:  log,
 		Version: version,
+		Models:  func() any { return modelInfos(engines) },
 	})
 	srv, err := web.Listen(cfg.Server.Listen, app, log)
 	if err != nil {
@@ -137,16 +149,16 @@ func serve(args []string, stderr io.Writer) int {
 
 // openRuntime loads ONNX Runtime if it can; the server runs without it (no inference), and
 // /api/v1/system says why.
-func openRuntime(log *slog.Logger) api.Runtime {
+func openRuntime(log *slog.Logger) (*model.Runtime, api.Runtime) {
 	path, err := model.FindLibrary()
 	if err != nil {
 		log.Warn("ONNX Runtime not loaded: inference is unavailable", "err", err)
-		return api.Runtime{Error: err.Error()}
+		return nil, api.Runtime{Error: err.Error()}
 	}
 	rt, err := model.Open(path)
 	if err != nil {
 		log.Warn("ONNX Runtime not loaded: inference is unavailable", "err", err)
-		return api.Runtime{Error: err.Error()}
+		return nil, api.Runtime{Error: err.Error()}
 	}
 	info := rt.Info()
 	out := api.Runtime{Version: info.Version}
@@ -154,6 +166,63 @@ func openRuntime(log *slog.Logger) api.Runtime {
 		out.Providers = append(out.Providers, api.Provider{Name: p.Name, Usable: p.Usable, Error: p.Error})
 	}
 	log.Info("ONNX Runtime loaded", "version", info.Version, "library", path)
+	return rt, out
+}
+
+// loadEngines loads every configured model and makes it available to pwinfer elements. A model
+// that cannot load is logged; pipelines using it retry (and say why) until it can.
+func loadEngines(rt *model.Runtime, models []spec.Model, log *slog.Logger) []*infer.Engine {
+	var engines []*infer.Engine
+	for _, m := range models {
+		if rt == nil {
+			log.Error("model not loaded: ONNX Runtime is unavailable", "model", m.Name)
+			continue
+		}
+		e, err := infer.NewEngine(rt, engineConfig(m), log)
+		if err != nil {
+			log.Error("model not loaded; pipelines using it will retry", "model", m.Name, "err", err)
+			continue
+		}
+		if err := infer.AddEngine(e); err != nil {
+			log.Error("model not loaded", "model", m.Name, "err", err)
+			e.Close()
+			continue
+		}
+		engines = append(engines, e)
+	}
+	return engines
+}
+
+// engineConfig turns a model's config into the inference engine's.
+func engineConfig(m spec.Model) infer.EngineConfig {
+	providers := make([]string, len(m.Providers))
+	for i, p := range m.Providers {
+		providers[i] = string(p)
+	}
+	return infer.EngineConfig{
+		Name:       m.Name,
+		Session:    model.SessionConfig{Path: m.Path, Providers: providers},
+		Format:     string(m.Format),
+		Classes:    m.Classes,
+		MaxBatch:   m.MaxBatch,
+		MaxWait:    m.MaxWait.D(),
+		Confidence: float32(m.Confidence),
+	}
+}
+
+// closeEngines runs after the pipelines have stopped: no element waits on an engine any more.
+func closeEngines(engines []*infer.Engine) {
+	for _, e := range engines {
+		infer.RemoveEngine(e.Name())
+		e.Close()
+	}
+}
+
+func modelInfos(engines []*infer.Engine) []infer.Info {
+	out := make([]infer.Info, len(engines))
+	for i, e := range engines {
+		out[i] = e.Info()
+	}
 	return out
 }
 
@@ -182,7 +251,7 @@ func printConfigErrors(w io.Writer, file string, err error) {
 // gstRuntime runs pipelines with GStreamer (package graph).
 func gstRuntime(log *slog.Logger) pipelines.Runtime {
 	rt := &graph.Runtime{Log: log}
-	return pipelines.RuntimeFunc(func(p spec.Pipeline, onFrame func()) (pipelines.Run, error) {
+	return pipelines.RuntimeFunc(func(p spec.Pipeline, onFrame func(detect.Frame)) (pipelines.Run, error) {
 		return rt.Start(p, onFrame)
 	})
 }

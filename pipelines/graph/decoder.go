@@ -120,6 +120,9 @@ func RequiredElements(p spec.Pipeline) []string {
 		need = []string{"rtspsrc", "rtph264depay", "rtph265depay", "h264parse", "h265parse"}
 	}
 	need = append(need, "appsink")
+	if p.Inference.Enabled {
+		need = append(need, "videoconvert")
+	}
 	for _, codec := range []Codec{H264, H265} {
 		if p.Source.Type == spec.SourceSynthetic && codec != H264 {
 			continue

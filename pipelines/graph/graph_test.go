@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/pipelines/pipelinestest"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
@@ -43,7 +44,7 @@ func pipelineSpec(t *testing.T, yaml string) spec.Pipeline {
 func startRun(t *testing.T, p spec.Pipeline) (*Run, *atomic.Int64) {
 	t.Helper()
 	var frames atomic.Int64
-	r, err := (&Runtime{}).Start(p, func() { frames.Add(1) })
+	r, err := (&Runtime{}).Start(p, func(detect.Frame) { frames.Add(1) })
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -123,7 +124,7 @@ func TestHostileStringsDoNotChangeTheGraph(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &Run{spec: tc.spec, failed: make(chan error, 1), onFrame: func() {}}
+			r := &Run{spec: tc.spec, failed: make(chan error, 1), onFrame: func(detect.Frame) {}}
 			pl, err := gst.NewPipeline("")
 			if err != nil {
 				t.Fatal(err)
@@ -162,7 +163,7 @@ func TestHostileStringsDoNotChangeTheGraph(t *testing.T) {
 }
 
 func TestMissingFileIsAnError(t *testing.T) {
-	_, err := (&Runtime{}).Start(pipelineSpec(t, `{name: m, source: {type: file, uri: /nonexistent/clip.mp4}}`), func() {})
+	_, err := (&Runtime{}).Start(pipelineSpec(t, `{name: m, source: {type: file, uri: /nonexistent/clip.mp4}}`), func(detect.Frame) {})
 	if err == nil || !containsAny(err.Error(), "no such file", "not found") {
 		t.Fatalf("err = %v, want a not-found error", err)
 	}

@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-gst/go-gst/gst"
 	"github.com/go-gst/go-gst/gst/app"
+	"github.com/pigweight/pigweight/elements/detect"
+	"github.com/pigweight/pigweight/elements/meta"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
 
@@ -29,7 +31,7 @@ type Run struct {
 	spec     spec.Pipeline
 	pipeline *gst.Pipeline
 	log      *slog.Logger
-	onFrame  func()
+	onFrame  func(detect.Frame)
 
 	// failed carries an error found on a streaming thread (e.g. an unsupported codec seen at
 	// pad-added), where it cannot be returned; Wait picks it up.
@@ -45,7 +47,7 @@ type Run struct {
 
 // Start builds the pipeline for p, sets it playing and returns it. onFrame is called for every
 // decoded frame on a streaming thread.
-func (rt *Runtime) Start(p spec.Pipeline, onFrame func()) (*Run, error) {
+func (rt *Runtime) Start(p spec.Pipeline, onFrame func(detect.Frame)) (*Run, error) {
 	log := rt.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -200,8 +202,9 @@ func debugDetail(debug string) string {
 	return strings.Join(strings.Fields(first), " ")
 }
 
-// newFrameSink makes the appsink that receives decoded frames. Samples are released explicitly:
-// leaving them to Go finalizers let RSS grow by gigabytes (see GO-GST-NOTES).
+// newFrameSink makes the appsink that receives decoded frames (with their detections, when the
+// pipeline runs a model). Samples are released explicitly: leaving them to Go finalizers let RSS
+// grow by gigabytes.
 func (r *Run) newFrameSink() (*gst.Element, error) {
 	// A file plays at its own pace (sync) like a camera would; live sources are paced already.
 	sync := r.spec.Source.Type == spec.SourceFile
@@ -220,8 +223,19 @@ func (r *Run) newFrameSink() (*gst.Element, error) {
 			if sample == nil {
 				return gst.FlowEOS
 			}
-			r.onFrame()
-			release(sample)
+			defer release(sample)
+			buf := sample.GetBuffer()
+			defer release(buf)
+			// Running time, not the raw PTS: encoders shift timestamps (x264enc by 1000 hours, to
+			// keep DTS positive) and say so in the segment; running time undoes that.
+			pts := sample.GetSegment().ToRunningTime(gst.FormatTime, uint64(buf.PresentationTimestamp()))
+			frame := detect.Frame{PTS: time.Duration(pts)}
+			if d, ok, err := meta.Read(buf); err != nil {
+				r.log.Warn("unreadable detections on a frame", "err", err)
+			} else if ok {
+				frame.Analysed, frame.Detections = d.Fresh, d.Items
+			}
+			r.onFrame(frame)
 			return gst.FlowOK
 		},
 	})

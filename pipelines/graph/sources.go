@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/elements/infer"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
 
@@ -103,7 +104,8 @@ func (r *Run) onEncodedPad(pad *gst.Pad, sink *gst.Element, codecOf func(caps st
 	}
 }
 
-// decodeChain makes (depayloader →) parser → decoder for codec and records the decoder chosen.
+// decodeChain makes (depayloader →) parser → decoder (→ videoconvert → pwinfer) for codec and
+// records the decoder chosen.
 func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 	decoderName, err := ChooseDecoder(r.spec.Decode, codec)
 	if err != nil {
@@ -114,6 +116,11 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 		factories = append(factories, "rtp"+string(codec)+"depay")
 	}
 	factories = append(factories, string(codec)+"parse", decoderName)
+	if r.spec.Inference.Enabled {
+		// videoconvert passes I420/NV12 through untouched and converts anything else the
+		// decoder may produce (10-bit, 4:4:4) to what pwinfer reads.
+		factories = append(factories, "videoconvert", infer.ElementName)
+	}
 	chain := make([]*gst.Element, 0, len(factories))
 	for _, f := range factories {
 		e, err := makeElement(f)
@@ -121,6 +128,15 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 			return nil, &PermanentError{err}
 		}
 		chain = append(chain, e)
+	}
+	if r.spec.Inference.Enabled {
+		analyser := chain[len(chain)-1]
+		if err := analyser.SetProperty("model", r.spec.Inference.Model); err != nil {
+			return nil, err
+		}
+		if err := analyser.SetProperty("interval", uint(r.spec.Inference.Interval)); err != nil {
+			return nil, err
+		}
 	}
 	r.setDecoder(decoderName)
 	return chain, nil

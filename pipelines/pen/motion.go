@@ -26,6 +26,15 @@ const (
 	stuckAfter = 1.5
 )
 
+// Personal space: pigs whose pushiness is at most pushyAbove keep personalSpace body lengths
+// clear of the others. Real pen mates often lie in contact; the demo keeps contact occasional
+// so that telling touching pigs apart (a harder problem than finding them) stays the
+// exception its detector is judged with.
+const (
+	pushyAbove    = 0.85
+	personalSpace = 0.05
+)
+
 // motionState is where a pig is and what it is doing.
 type motionState struct {
 	x, y     float64 // centre, px
@@ -89,7 +98,7 @@ func (s *Scene) stepPig(p *pig, dt float64) {
 		return
 	}
 
-	cur := s.crowding(p, m.x, m.y, m.heading, 0)
+	cur := s.crowding(p, m.x, m.y, m.heading, p.space)
 	nh := m.heading + m.omega*dt
 	ns, nc := math.Sincos(nh)
 	nx, ny := m.x+m.speed*dt*nc, m.y+m.speed*dt*ns
@@ -243,9 +252,10 @@ func (s *Scene) steer(p *pig) (omega, slow float64, ok bool) {
 }
 
 // allowed reports whether a pig may take the pose (x, y, h): wholly inside the pen, clear
-// of the feeder, and not more entangled with the others than it is now (cur).
+// of the feeder, and not more entangled with the others (personal space included) than it
+// is now (cur).
 func (s *Scene) allowed(p *pig, x, y, h, cur float64) bool {
-	return s.fits(p, x, y, h) && s.crowding(p, x, y, h, 0) <= cur
+	return s.fits(p, x, y, h) && s.crowding(p, x, y, h, p.space) <= cur
 }
 
 // fits reports whether the pig at pose (x, y, h) lies inside the pen walls (every pixel

@@ -140,6 +140,7 @@ type pig struct {
 	weightKg   float64
 	cruise     float64 // walking speed, px/s
 	pushy      float64 // 0..1: how little this pig minds others close by
+	space      float64 // px this pig keeps clear around its collision discs
 	motion     motionState
 	pose       pose
 	bodyArea   int // pixels of the full silhouette in the current frame
@@ -204,11 +205,14 @@ func newPig(id int, length float64, rng *rand.Rand) pig {
 		p.circles[i] = circle{u: u * L, r: w * p.halfW}
 	}
 	p.pushy = rng.Float64()
-	// Pushier pigs get smaller discs, so they end up touching or slightly overlapping
-	// their neighbours; shy ones keep a gap.
-	shrink := 1 - 0.1*p.pushy
-	for i := range p.circles {
-		p.circles[i].r *= shrink
+	// Most pigs keep a little personal space; the pushiest few get smaller discs and none,
+	// so they end up touching or slightly overlapping their neighbours now and then.
+	if p.pushy > pushyAbove {
+		for i := range p.circles {
+			p.circles[i].r *= 0.92
+		}
+	} else {
+		p.space = personalSpace * L
 	}
 	p.cruise = L * (0.15 + 0.15*rng.Float64())
 	p.shadowOffX = 0.03 * L

@@ -50,6 +50,8 @@ func DefaultModel() Model {
 	return Model{
 		Format:    FormatMask,
 		Providers: []Provider{ProviderTensorRT, ProviderCUDA, ProviderCPU},
+		MaxBatch:  4,
+		MaxWait:   Duration(20 * time.Millisecond),
 	}
 }
 

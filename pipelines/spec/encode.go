@@ -73,6 +73,8 @@ func encodeValue(v reflect.Value) (*yaml.Node, error) {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: boolTag, Value: strconv.FormatBool(v.Bool())}, nil
 	case reflect.Int, reflect.Int64:
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: intTag, Value: strconv.FormatInt(v.Int(), 10)}, nil
+	case reflect.Float64:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: floatTag, Value: strconv.FormatFloat(v.Float(), 'g', -1, 64)}, nil
 	}
 	return nil, fmt.Errorf("cannot encode %s", v.Type())
 }

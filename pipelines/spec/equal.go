@@ -29,5 +29,8 @@ func modelEqual(a, b Model) bool {
 		a.Format == b.Format &&
 		a.InputSize == b.InputSize &&
 		slices.Equal(a.Classes, b.Classes) &&
-		slices.Equal(a.Providers, b.Providers)
+		slices.Equal(a.Providers, b.Providers) &&
+		a.MaxBatch == b.MaxBatch &&
+		a.MaxWait == b.MaxWait &&
+		a.Confidence == b.Confidence
 }

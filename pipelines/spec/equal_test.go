@@ -94,6 +94,8 @@ func TestEqualSeesEveryField(t *testing.T) {
 				s.SetBool(!s.Bool())
 			case reflect.Int, reflect.Int64:
 				s.SetInt(s.Int() + 1)
+			case reflect.Float64:
+				s.SetFloat(s.Float() + 0.5)
 			default:
 				t.Fatalf("unhandled kind %s", s.Kind())
 			}

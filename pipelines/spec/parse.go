@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"reflect"
 	"regexp"
@@ -358,7 +359,7 @@ func (p *parser) decode(n *yaml.Node, v reflect.Value, path string) {
 		p.decodeSlice(n, v, path)
 	case reflect.Array:
 		p.decodeArray(n, v, path)
-	case reflect.String, reflect.Bool, reflect.Int, reflect.Int64:
+	case reflect.String, reflect.Bool, reflect.Int, reflect.Int64, reflect.Float64:
 		p.decodeScalar(n, v, path)
 	default:
 		// Only reachable if types.go gains a field of a kind this decoder does not know.
@@ -483,6 +484,8 @@ func (p *parser) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 		want = "a string"
 	case reflect.Bool:
 		want = "true or false"
+	case reflect.Float64:
+		want = "a number"
 	}
 	if n.Kind != yaml.ScalarNode {
 		p.fail(n, path, "must be %s, not %s", want, kindName(n))
@@ -523,6 +526,12 @@ func (p *parser) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 		var i int64
 		if tag == intTag && n.Decode(&i) == nil && !v.OverflowInt(i) {
 			v.SetInt(i)
+			return
+		}
+	case reflect.Float64:
+		var f float64
+		if (tag == floatTag || tag == intTag) && n.Decode(&f) == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			v.SetFloat(f)
 			return
 		}
 	}

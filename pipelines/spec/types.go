@@ -39,6 +39,13 @@ type Model struct {
 	Classes []string `yaml:"classes" json:"classes"`
 	// Providers is the execution provider preference, tried in order. Default [tensorrt, cuda, cpu].
 	Providers []Provider `yaml:"providers" json:"providers"`
+	// MaxBatch bounds the batches formed across every pipeline using this model. Default 4.
+	MaxBatch int `yaml:"max_batch" json:"max_batch"`
+	// MaxWait is the longest a frame waits for its batch to fill. Default 20ms.
+	MaxWait Duration `yaml:"max_wait" json:"max_wait"`
+	// Confidence is the score below which detections are dropped; 0 takes the decoder's
+	// default (0.5 for masks, 0.25 for YOLO).
+	Confidence float64 `yaml:"confidence" json:"confidence"`
 }
 
 // Pipeline is one stream: a source, its decoder, optional inference, and outputs.

@@ -153,6 +153,13 @@ func (v *validator) model(path string, m *Model) {
 			v.add(indexPath(joinPath(path, "input_size"), i), "must be between 0 and %d", maxInputSize)
 		}
 	}
+	v.between(joinPath(path, "max_batch"), m.MaxBatch, 1, 64)
+	if d := m.MaxWait.D(); d < 0 || d > time.Second {
+		v.add(joinPath(path, "max_wait"), "must be between 0s and 1s")
+	}
+	if m.Confidence < 0 || m.Confidence >= 1 {
+		v.add(joinPath(path, "confidence"), "must be at least 0 and below 1")
+	}
 	seen := map[Provider]int{}
 	for i, pr := range m.Providers {
 		pp := indexPath(joinPath(path, "providers"), i)

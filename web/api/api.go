@@ -35,6 +35,9 @@ type Pipelines interface {
 	Start(name string) error
 	Stop(name string) error
 	Restart(name string) error
+	// Detections returns the latest analysed frame; pipelines.ErrNoInference when the
+	// pipeline runs no model, pipelines.ErrNoDetections before its first analysed frame.
+	Detections(name string) (pipelines.Detections, error)
 }
 
 // Options configures New.
@@ -54,6 +57,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is pigweight's version, reported by /api/v1/system and the OpenAPI document.
 	Version string
+	// Models reports the loaded models with their metrics, for GET /api/v1/models: a JSON
+	// array (kept as any so that this package needs no ONNX Runtime types). Nil: no models.
+	Models func() any
 }
 
 // server holds what the handlers share. It is immutable after New.
@@ -61,6 +67,7 @@ type server struct {
 	pipelines Pipelines
 	parse     func(body []byte) (spec.Pipeline, error)
 	system    func() System
+	models    func() any
 	log       *slog.Logger
 	version   string
 	openapi   []byte
@@ -77,6 +84,7 @@ func New(opts Options) *fiber.App {
 		pipelines: opts.Pipelines,
 		parse:     opts.ParsePipeline,
 		system:    opts.System,
+		models:    opts.Models,
 		log:       log.With("component", "api"),
 		version:   opts.Version,
 	}
@@ -134,6 +142,8 @@ func New(opts Options) *fiber.App {
 	v1.Post("/pipelines/:name/start", s.act(Pipelines.Start))
 	v1.Post("/pipelines/:name/stop", s.act(Pipelines.Stop))
 	v1.Post("/pipelines/:name/restart", s.act(Pipelines.Restart))
+	v1.Get("/pipelines/:name/detections", s.detections)
+	v1.Get("/models", s.listModels)
 
 	app.Get("/docs", s.docs)
 	app.Get("/", s.uiIndex)
@@ -212,6 +222,27 @@ func (s *server) add(c *fiber.Ctx) error {
 	}
 	c.Location("/api/v1/pipelines/" + url.PathEscape(p.Name))
 	return c.Status(fiber.StatusCreated).JSON(st)
+}
+
+// detections answers with the pipeline's latest analysed frame.
+func (s *server) detections(c *fiber.Ctx) error {
+	name, err := pipelineName(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.pipelines.Detections(name)
+	if err != nil {
+		return pipelineError(name, err)
+	}
+	return c.Status(fiber.StatusOK).JSON(d)
+}
+
+func (s *server) listModels(c *fiber.Ctx) error {
+	var models any = []any{}
+	if s.models != nil {
+		models = s.models()
+	}
+	return c.Status(fiber.StatusOK).JSON(models)
 }
 
 func (s *server) remove(c *fiber.Ctx) error {

@@ -21,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
+	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/pipelines"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
@@ -37,7 +38,7 @@ type fakePipelines struct {
 func newFake(names ...string) *fakePipelines {
 	f := &fakePipelines{m: make(map[string]pipelines.Status)}
 	for _, n := range names {
-		f.m[n] = pipelines.Status{Name: n, State: pipelines.StatePlaying, Since: time.Unix(1700000000, 0).UTC(), Decoder: "avdec_h264", Spec: spec.Pipeline{Name: n}}
+		f.m[n] = pipelines.Status{Name: n, State: pipelines.StatePlaying, Since: time.Unix(1700000000, 0).UTC(), Decoder: "avdec_h264", Spec: spec.Pipeline{Name: n, Inference: spec.Inference{Enabled: true, Model: "demo"}}}
 	}
 	return f
 }
@@ -67,6 +68,18 @@ func (f *fakePipelines) Get(name string) (pipelines.Status, error) {
 		return pipelines.Status{}, fmt.Errorf("%w: %q", pipelines.ErrNotFound, name)
 	}
 	return s, nil
+}
+
+// Detections reports one box for a pipeline whose spec enables inference.
+func (f *fakePipelines) Detections(name string) (pipelines.Detections, error) {
+	st, err := f.Get(name)
+	if err != nil {
+		return pipelines.Detections{}, err
+	}
+	if !st.Spec.Inference.Enabled {
+		return pipelines.Detections{}, pipelines.ErrNoInference
+	}
+	return pipelines.Detections{PTS: 66_666_666, Frame: 1, Detections: []detect.Detection{{Box: detect.Box{X: 1, Y: 2, W: 3, H: 4}, Class: "pig", Score: 0.9, Area: 10}}}, nil
 }
 
 func (f *fakePipelines) Add(p spec.Pipeline) error {
@@ -890,4 +903,30 @@ func mustOpenAPI(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+func TestDetectionsRoute(t *testing.T) {
+	f := newFake("plain", "analysed")
+	f.m["plain"] = pipelines.Status{Name: "plain", Spec: spec.Pipeline{Name: "plain"}}
+	app := New(Options{Pipelines: f})
+	cases := []struct {
+		name, want string
+		status     int
+	}{
+		{"analysed", `{"pts":66666666,"frame":1,"time":"0001-01-01T00:00:00Z","detections":[{"box":[1,2,3,4],"class_id":0,"class":"pig","score":0.9,"area":10}]}`, 200},
+		{"plain", `inference is not enabled`, 404},
+		{"missing", `not found`, 404},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := app.Test(httptest.NewRequest("GET", "/api/v1/pipelines/"+tc.name+"/detections", nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.want) {
+				t.Errorf("%d %s; want %d containing %s", resp.StatusCode, body, tc.status, tc.want)
+			}
+		})
+	}
 }

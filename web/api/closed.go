@@ -20,3 +20,7 @@ func (closedPipelines) Remove(string) error     { return pipelines.ErrClosed }
 func (closedPipelines) Start(string) error      { return pipelines.ErrClosed }
 func (closedPipelines) Stop(string) error       { return pipelines.ErrClosed }
 func (closedPipelines) Restart(string) error    { return pipelines.ErrClosed }
+
+func (closedPipelines) Detections(string) (pipelines.Detections, error) {
+	return pipelines.Detections{}, pipelines.ErrClosed
+}

@@ -53,6 +53,8 @@ func pipelineError(name string, err error) error {
 	switch {
 	case errors.Is(err, pipelines.ErrNotFound):
 		return &requestError{status: fiber.StatusNotFound, msg: fmt.Sprintf("pipeline %q not found", name)}
+	case errors.Is(err, pipelines.ErrNoInference), errors.Is(err, pipelines.ErrNoDetections):
+		return &requestError{status: fiber.StatusNotFound, msg: fmt.Sprintf("pipeline %q: %v", name, err)}
 	case errors.Is(err, pipelines.ErrExists):
 		return &requestError{status: fiber.StatusConflict, msg: fmt.Sprintf("pipeline %q already exists", name), field: "name"}
 	}

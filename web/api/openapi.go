@@ -187,6 +187,37 @@ func openAPIPaths() obj {
 		"/api/v1/pipelines/{name}/start":   action("startPipeline", "Start", "Starts a stopped or failed pipeline."),
 		"/api/v1/pipelines/{name}/stop":    action("stopPipeline", "Stop", "Stops a pipeline; it stays listed as stopped."),
 		"/api/v1/pipelines/{name}/restart": action("restartPipeline", "Restart", "Stops the pipeline and starts it again, resetting its backoff."),
+		"/api/v1/pipelines/{name}/detections": obj{
+			"parameters": nameParam,
+			"get": obj{
+				"operationId": "getDetections",
+				"tags":        []string{"pipelines"},
+				"summary":     "Latest analysed frame",
+				"description": "The detections of the pipeline's most recent frame that the model analysed: " +
+					"`pts` in nanoseconds, `frame` counted from 0 since the pipeline (re)started, " +
+					"boxes `[x, y, w, h]` in frame pixels.",
+				"responses": obj{
+					"200": obj{"description": "The latest analysed frame.", "content": jsonContent(schemaRef("Detections"))},
+					"404": errorResponse("No such pipeline, it runs no model, or it has not analysed a frame yet."),
+					"500": responseRef("InternalError"),
+					"503": responseRef("ServiceUnavailable"),
+				},
+			},
+		},
+		"/api/v1/models": obj{
+			"get": obj{
+				"operationId": "listModels",
+				"tags":        []string{"models"},
+				"summary":     "Loaded models and their batching metrics",
+				"description": "Each model: the execution provider in use (and the ones that fell back), input shape, " +
+					"batch settings, mean pre-processing time per frame, batch-size histogram, queue wait, inference " +
+					"time and skipped frames.",
+				"responses": obj{
+					"200": obj{"description": "Every loaded model.", "content": jsonContent(obj{"type": "array", "items": obj{"type": "object"}})},
+					"500": responseRef("InternalError"),
+				},
+			},
+		},
 		"/api/v1/openapi.json": obj{
 			"get": obj{
 				"operationId": "getOpenAPI",
@@ -329,6 +360,20 @@ func openAPISchemas() obj {
 			"description": "starting → playing; on an error, retrying (backoff) → starting; stopped when asked or at the end of a non-looping file; failed when a restart cannot help.",
 			"enum":        []string{"starting", "playing", "retrying", "stopped", "failed"},
 		},
+		"Detections": object("A pipeline's latest analysed frame.", []string{"pts", "frame", "time", "detections"}, obj{
+			"pts":        integer("Presentation timestamp of the frame, in nanoseconds."),
+			"frame":      integer("Index of the frame in the stream since the pipeline (re)started, from 0."),
+			"time":       obj{"type": "string", "format": "date-time", "description": "When the frame left the pipeline."},
+			"detections": obj{"type": "array", "items": schemaRef("Detection")},
+		}),
+		"Detection": object("One object in a frame, in frame pixels.", []string{"box", "class_id", "class", "score", "area"}, obj{
+			"box":      obj{"type": "array", "items": obj{"type": "number"}, "minItems": 4, "maxItems": 4, "description": "[x, y, w, h]: top-left corner, width and height."},
+			"class_id": integer("The model's class index."),
+			"class":    str("The class name from the model's config, or the index as text."),
+			"score":    obj{"type": "number", "description": "Confidence, 0 to 1."},
+			"area":     integer("Size in frame pixels: mask pixels for mask models, box area for box models."),
+			"contour":  obj{"type": "array", "items": obj{"type": "array", "items": obj{"type": "number"}}, "description": "Outline as [x, y] points, when the model gives masks and contours were asked for."},
+		}),
 		"Status": object("A snapshot of one pipeline.",
 			[]string{"name", "state", "since", "decoder", "frames", "fps", "restarts", "last_error", "spec"},
 			obj{

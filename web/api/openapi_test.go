@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/pipelines"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
@@ -256,6 +257,8 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 
 	types := map[string]reflect.Type{
 		"Status":       reflect.TypeFor[pipelines.Status](),
+		"Detections":   reflect.TypeFor[pipelines.Detections](),
+		"Detection":    reflect.TypeFor[detect.Detection](),
 		"Pipeline":     reflect.TypeFor[spec.Pipeline](),
 		"Source":       reflect.TypeFor[spec.Source](),
 		"Synthetic":    reflect.TypeFor[spec.Synthetic](),

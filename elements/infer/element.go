@@ -1,0 +1,299 @@
+package infer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/go-gst/go-glib/glib"
+	"github.com/go-gst/go-gst/gst"
+	"github.com/go-gst/go-gst/gst/base"
+	"github.com/pigweight/pigweight/elements/batch"
+	"github.com/pigweight/pigweight/elements/meta"
+	"github.com/pigweight/pigweight/elements/model"
+)
+
+// ElementName is the factory name the element is registered under.
+const ElementName = "pwinfer"
+
+// Property ids, 0-based in the order of properties (go-gst numbers them from 0).
+const (
+	propModel = iota
+	propInterval
+	propMaxBatch
+	propMaxWait
+	propPriority
+)
+
+var properties = []*glib.ParamSpec{
+	glib.NewStringParam("model", "Model", "Name of the model (from the config's models) to run", nil, glib.ParameterReadWrite),
+	glib.NewUintParam("interval", "Interval", "Analyse every Nth frame; the others carry the last result", 1, 1000, 1, glib.ParameterReadWrite),
+	glib.NewUintParam("max-batch", "Max batch", "Largest batch the model's shared batcher forms (set per model in the config)", 0, 1024, 0, glib.ParameterReadable),
+	glib.NewUint64Param("max-wait", "Max wait", "Longest a frame waits for its batch to fill, in ns (set per model in the config)", 0, 1<<62, 0, glib.ParameterReadable),
+	glib.NewStringParam("priority", "Priority", "live (camera streams) or job (uploads); live frames are batched first", nil, glib.ParameterReadWrite),
+}
+
+var registerOnce sync.Once
+
+// RegisterElement registers pwinfer with GStreamer (and the detections meta). Call it after
+// gst.Init; calling it again is harmless.
+func RegisterElement() error {
+	var err error
+	registerOnce.Do(func() {
+		meta.Register()
+		if !gst.RegisterElement(nil, ElementName, gst.RankNone, &element{}, base.ExtendsBaseTransform) {
+			err = errors.New("register the pwinfer element")
+		}
+	})
+	return err
+}
+
+// element is pwinfer: an in-place transform that hands each analysed frame to its model's
+// engine, waits for the batch, and attaches the detections as buffer meta. The frame itself
+// passes through untouched.
+type element struct {
+	self *base.GstBaseTransform // saved in Constructed: v1.4.0 passes nil to the vmethods
+
+	model    atomic.Pointer[string]
+	interval atomic.Uint32
+	job      atomic.Bool
+
+	mu     sync.Mutex
+	ctx    context.Context // cancelled on flush and on PAUSED→READY, so a waiting frame returns
+	cancel context.CancelFunc
+	engine *Engine
+	pre    *model.Preprocessor
+	format model.PixelFormat
+	matrix model.ColorMatrix
+	width  int
+	height int
+	frames uint64
+	last   meta.Detections
+}
+
+func (e *element) New() glib.GoObjectSubclass {
+	el := &element{}
+	el.interval.Store(1)
+	el.ctx, el.cancel = context.WithCancel(context.Background())
+	return el
+}
+
+func (e *element) ClassInit(klass *glib.ObjectClass) {
+	class := gst.ToElementClass(klass)
+	class.SetMetadata("pigweight inference", "Filter/Analyzer/Video",
+		"Runs an ONNX model on frames of every stream in shared batches and attaches detections as meta",
+		"pigweight")
+	caps := gst.NewCapsFromString("video/x-raw, format=(string){ I420, NV12 }")
+	class.AddPadTemplate(gst.NewPadTemplate("src", gst.PadDirectionSource, gst.PadPresenceAlways, caps))
+	class.AddPadTemplate(gst.NewPadTemplate("sink", gst.PadDirectionSink, gst.PadPresenceAlways, caps))
+	class.InstallProperties(properties)
+}
+
+func (e *element) Constructed(obj *glib.Object) {
+	e.self = base.ToGstBaseTransform(obj)
+	// Flushing unblocks a frame waiting for its batch: without it a seek or a flush would wait
+	// for inference that nobody needs any more.
+	e.self.GetStaticPad("sink").AddProbe(gst.PadProbeTypeEventFlush, func(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
+		if ev := info.GetEvent(); ev != nil {
+			switch ev.Type() {
+			case gst.EventTypeFlushStart:
+				e.stopWaiting()
+			case gst.EventTypeFlushStop:
+				e.resumeWaiting()
+			}
+		}
+		return gst.PadProbeOK
+	})
+}
+
+func (e *element) SetProperty(obj *glib.Object, id uint, value *glib.Value) {
+	v, err := value.GoValue()
+	if err != nil {
+		return
+	}
+	switch id {
+	case propModel:
+		s, _ := v.(string)
+		e.model.Store(&s)
+	case propInterval:
+		if n, ok := v.(uint); ok && n > 0 {
+			e.interval.Store(uint32(n))
+		}
+	case propPriority:
+		s, _ := v.(string)
+		e.job.Store(s == "job")
+	}
+}
+
+func (e *element) GetProperty(obj *glib.Object, id uint) *glib.Value {
+	var v any
+	switch id {
+	case propModel:
+		if p := e.model.Load(); p != nil {
+			v = *p
+		} else {
+			v = ""
+		}
+	case propInterval:
+		v = uint(e.interval.Load())
+	case propMaxBatch, propMaxWait:
+		var batch uint
+		var wait uint64
+		if eng, ok := EngineByName(e.modelName()); ok {
+			batch, wait = uint(eng.cfg.MaxBatch), uint64(eng.cfg.MaxWait)
+		}
+		if id == propMaxBatch {
+			v = batch
+		} else {
+			v = wait
+		}
+	case propPriority:
+		v = "live"
+		if e.job.Load() {
+			v = "job"
+		}
+	default:
+		return nil
+	}
+	out, err := glib.GValue(v)
+	if err != nil {
+		return nil
+	}
+	return out
+}
+
+func (e *element) modelName() string {
+	if p := e.model.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// ChangeState unblocks waiting frames before chaining up on PAUSED→READY: deactivating the
+// sink pad waits for the streaming thread, which would otherwise wait for its batch forever.
+func (e *element) ChangeState(el *gst.Element, transition gst.StateChange) gst.StateChangeReturn {
+	switch transition {
+	case gst.StateChangeReadyToPaused:
+		name := e.modelName()
+		eng, ok := EngineByName(name)
+		if !ok {
+			el.ErrorMessage(gst.DomainLibrary, gst.LibraryErrorSettings,
+				fmt.Sprintf("pwinfer: no model named %q is loaded", name), "")
+			return gst.StateChangeFailure
+		}
+		e.mu.Lock()
+		e.engine, e.pre, e.frames, e.last = eng, eng.NewPreprocessor(), 0, meta.Detections{}
+		e.mu.Unlock()
+		eng.attach()
+		e.resumeWaiting()
+	case gst.StateChangePausedToReady:
+		e.stopWaiting()
+	}
+	ret := el.ParentChangeState(transition)
+	if transition == gst.StateChangePausedToReady || (transition == gst.StateChangeReadyToPaused && ret == gst.StateChangeFailure) {
+		e.mu.Lock()
+		eng := e.engine
+		e.engine = nil
+		e.mu.Unlock()
+		if eng != nil {
+			eng.detach()
+		}
+	}
+	return ret
+}
+
+func (e *element) stopWaiting() {
+	e.mu.Lock()
+	e.cancel()
+	e.mu.Unlock()
+}
+
+func (e *element) resumeWaiting() {
+	e.mu.Lock()
+	if e.ctx.Err() != nil {
+		e.ctx, e.cancel = context.WithCancel(context.Background())
+	}
+	e.mu.Unlock()
+}
+
+// SetCaps records the frame layout.
+func (e *element) SetCaps(_ *base.GstBaseTransform, incaps, _ *gst.Caps) bool {
+	s := incaps.GetStructureAt(0)
+	format, _ := s.GetValue("format")
+	width, _ := s.GetValue("width")
+	height, _ := s.GetValue("height")
+	w, wok := width.(int)
+	h, hok := height.(int)
+	if !wok || !hok || w <= 0 || h <= 0 {
+		return false
+	}
+	colorimetry, _ := s.GetValue("colorimetry")
+	cm, _ := colorimetry.(string)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.width, e.height = w, h
+	e.matrix = model.MatrixFromColorimetry(cm)
+	switch format {
+	case "I420":
+		e.format = model.I420
+	case "NV12":
+		e.format = model.NV12
+	default:
+		return false
+	}
+	return true
+}
+
+// TransformIP analyses every interval-th frame and attaches detections to every frame.
+func (e *element) TransformIP(_ *base.GstBaseTransform, buf *gst.Buffer) gst.FlowReturn {
+	e.mu.Lock()
+	ctx, eng, pre := e.ctx, e.engine, e.pre
+	n := e.frames
+	e.frames++
+	frame := model.Frame{Format: e.format, Width: e.width, Height: e.height, Matrix: e.matrix}
+	e.mu.Unlock()
+	if eng == nil || n%uint64(e.interval.Load()) != 0 {
+		e.attachLast(buf)
+		return gst.FlowOK
+	}
+
+	prio := batch.PriorityLive
+	if e.job.Load() {
+		prio = batch.PriorityJob
+	}
+	mi := buf.Map(gst.MapRead)
+	if err := frame.SetPlanes(unsafe.Slice((*byte)(mi.Data()), int(mi.Size()))); err != nil {
+		buf.Unmap()
+		e.self.ErrorMessage(gst.DomainStream, gst.StreamErrorFormat, "pwinfer: "+err.Error(), "")
+		return gst.FlowError
+	}
+	dets, err := eng.Analyse(ctx, pre, frame, prio)
+	buf.Unmap()
+	switch {
+	case err == nil:
+		d := meta.Detections{Fresh: true, Items: dets}
+		e.mu.Lock()
+		e.last = meta.Detections{Items: dets}
+		e.mu.Unlock()
+		meta.Attach(buf, d)
+		return gst.FlowOK
+	case errors.Is(err, batch.ErrSkipped):
+		e.attachLast(buf)
+		return gst.FlowOK
+	case ctx.Err() != nil:
+		return gst.FlowFlushing
+	}
+	e.self.ErrorMessage(gst.DomainLibrary, gst.LibraryErrorFailed, "pwinfer: inference failed: "+err.Error(), "")
+	return gst.FlowError
+}
+
+// attachLast gives a frame that was not analysed the last analysed frame's detections.
+func (e *element) attachLast(buf *gst.Buffer) {
+	e.mu.Lock()
+	last := e.last
+	e.mu.Unlock()
+	meta.Attach(buf, last)
+}
