@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/go-gst/go-gst/gst"
 	"github.com/pigweight/pigweight/elements/model"
@@ -39,7 +40,8 @@ func doctor(args []string, stdout, stderr io.Writer) int {
 	gst.Init(nil)
 	checks := []check{{name: "config " + f.config, info: fmt.Sprintf("%d pipeline(s), %d model(s)", len(cfg.Pipelines), len(cfg.Models))}}
 	checks = append(checks, gstreamerChecks(cfg)...)
-	checks = append(checks, runtimeCheck(), dataDirCheck(cfg.Server.DataDir), portCheck(cfg.Server.Listen))
+	checks = append(checks, runtimeChecks(cfg.Models)...)
+	checks = append(checks, dataDirCheck(cfg.Server.DataDir), portCheck(cfg.Server.Listen))
 
 	failed := 0
 	for _, c := range checks {
@@ -93,29 +95,45 @@ func gstreamerChecks(cfg *spec.Config) []check {
 	return append(checks, nvdec)
 }
 
-func runtimeCheck() check {
+// runtimeChecks: ONNX Runtime loads, which providers work, and every configured model loads.
+func runtimeChecks(models []spec.Model) []check {
 	c := check{name: "ONNX Runtime"}
 	path, err := model.FindLibrary()
 	if err != nil {
 		c.err, c.fix = err, "make deps (fetches libonnxruntime.so.1 from the onnxruntime-node npm package)"
-		return c
+		return []check{c}
 	}
 	rt, err := model.Open(path)
 	if err != nil {
 		c.err, c.fix = err, "remove third_party/onnxruntime and run make deps again"
-		return c
+		return []check{c}
 	}
 	defer rt.Close()
-	info := rt.Info()
-	c.info = fmt.Sprintf("%s from %s; providers:", info.Version, path)
-	for _, p := range info.Providers {
-		state := "usable"
-		if !p.Usable {
-			state = "unavailable"
+	checks := []check{runtimeInfo(c, rt, path)}
+	for _, m := range models {
+		mc := check{name: "model " + m.Name, fix: "make models (for the generated demo and bench models), or fix models[].path"}
+		s, err := rt.NewSession(engineConfig(m).Session)
+		if err != nil {
+			mc.err = err
+		} else {
+			mc.info = fmt.Sprintf("%s loads on %s, input %v", m.Path, s.Provider, s.Input.Shape)
+			s.Close()
 		}
-		c.info += fmt.Sprintf(" %s %s,", p.Name, state)
+		checks = append(checks, mc)
 	}
-	c.info = c.info[:len(c.info)-1]
+	return checks
+}
+
+func runtimeInfo(c check, rt *model.Runtime, path string) check {
+	info := rt.Info()
+	providers := make([]string, len(info.Providers))
+	for i, p := range info.Providers {
+		providers[i] = p.Name + " unavailable"
+		if p.Usable {
+			providers[i] = p.Name + " usable"
+		}
+	}
+	c.info = fmt.Sprintf("%s from %s; providers: %s", info.Version, path, strings.Join(providers, ", "))
 	return c
 }
 

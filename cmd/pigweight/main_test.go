@@ -182,11 +182,11 @@ func TestServeDefaultConfigPlaysDemoPen(t *testing.T) {
 
 func TestDoctorPassesOnThisMachine(t *testing.T) {
 	var stdout bytes.Buffer
-	code := run([]string{"doctor", "--config", "../../configs/pigweight.yaml", "--listen", "127.0.0.1:0", "--data", t.TempDir()}, &stdout, io.Discard)
+	code := run([]string{"doctor", "--config", defaultConfigWithModel(t), "--listen", "127.0.0.1:0", "--data", t.TempDir()}, &stdout, io.Discard)
 	if code != 0 {
 		t.Fatalf("doctor exit %d:\n%s", code, stdout.String())
 	}
-	for _, want := range []string{"ok    GStreamer", "ok    element x264enc", "ok    ONNX Runtime", "all checks passed"} {
+	for _, want := range []string{"ok    GStreamer", "ok    element x264enc", "ok    ONNX Runtime", "ok    model demo", "all checks passed"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, stdout.String())
 		}

@@ -1,0 +1,170 @@
+package infer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/go-gst/go-gst/gst/app"
+	"github.com/pigweight/pigweight/elements/meta"
+	"github.com/pigweight/pigweight/elements/model"
+	"github.com/pigweight/pigweight/elements/onnx"
+	"go.uber.org/goleak"
+)
+
+var runtime *model.Runtime
+
+func TestMain(m *testing.M) {
+	gst.Init(nil)
+	if err := RegisterElement(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	path, err := model.FindLibrary()
+	if err == nil {
+		runtime, err = model.Open(path)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err, "(make deps installs ONNX Runtime)")
+		os.Exit(1)
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// newEngine registers an engine on a 160×120 demo model for the test's pipelines.
+func newEngine(t *testing.T, name string, maxBatch int, maxWait time.Duration) *Engine {
+	t.Helper()
+	data, err := onnx.DemoModel(160, 120)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "demo.onnx")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEngine(runtime, EngineConfig{
+		Name: name, Session: model.SessionConfig{Path: path}, Format: "mask", Classes: []string{"pig"},
+		MaxBatch: maxBatch, MaxWait: maxWait,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := AddEngine(e); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		RemoveEngine(name)
+		e.Close()
+	})
+	return e
+}
+
+// launch builds a test pipeline (launch syntax is fine in tests: the strings are ours).
+func launch(t *testing.T, desc string) *gst.Pipeline {
+	t.Helper()
+	p, err := gst.NewPipelineFromString(desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.SetState(gst.StateNull) })
+	return p
+}
+
+// Every frame leaves with detections; with interval 3, frames 0, 3, 6, 9 are analysed and
+// the others carry the last result. EOS passes through.
+func TestDetectionsOnEveryFrameWithInterval(t *testing.T) {
+	newEngine(t, "interval", 2, 10*time.Millisecond)
+	p := launch(t, "videotestsrc num-buffers=10 ! video/x-raw,format=I420,width=160,height=120 ! pwinfer model=interval interval=3 ! appsink name=sink sync=false")
+	el, err := p.GetElementByName("sink")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := app.SinkFromElement(el)
+	if err := p.SetState(gst.StatePlaying); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		sample := sink.TryPullSample(gst.ClockTime(10 * time.Second))
+		if sample == nil {
+			t.Fatalf("frame %d never arrived", i)
+		}
+		d, ok, err := meta.Read(sample.GetBuffer())
+		if err != nil || !ok {
+			t.Fatalf("frame %d: detections %v, %v", i, ok, err)
+		}
+		if want := i%3 == 0; d.Fresh != want {
+			t.Errorf("frame %d: analysed %v, want %v", i, d.Fresh, want)
+		}
+	}
+	msg := p.GetBus().TimedPopFiltered(gst.ClockTime(10*time.Second), gst.MessageEOS|gst.MessageError)
+	if msg == nil || msg.Type() != gst.MessageEOS {
+		t.Fatalf("want EOS, got %v", msg)
+	}
+}
+
+// waitQueued waits until a frame sits in the engine's batcher, waiting for company.
+func waitQueued(t *testing.T, e *Engine) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.batcher.Metrics().QueueLen == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no frame ever waited in the batcher")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A frame waiting for its batch must not hold up a state change or a flush: the engine
+// believes a second stream will come (so the lone frame waits for max-wait, a minute).
+func TestWaitingFrameDoesNotBlockStopOrFlush(t *testing.T) {
+	cases := []struct {
+		name string
+		act  func(p *gst.Pipeline) error
+	}{
+		{"set NULL", func(p *gst.Pipeline) error { return p.SetState(gst.StateNull) }},
+		{"flushing seek", func(p *gst.Pipeline) error {
+			if !p.SeekSimple(0, gst.FormatTime, gst.SeekFlagFlush) {
+				return fmt.Errorf("seek refused")
+			}
+			return nil
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEngine(t, "stuck", 4, time.Minute)
+			e.attach() // a phantom second stream that never sends
+			defer e.detach()
+			p := launch(t, "videotestsrc ! video/x-raw,format=I420,width=160,height=120 ! pwinfer model=stuck ! fakesink sync=false")
+			if err := p.SetState(gst.StatePlaying); err != nil {
+				t.Fatal(err)
+			}
+			waitQueued(t, e)
+			done := make(chan error, 1)
+			go func() { done <- tc.act(p) }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("blocked behind the waiting frame")
+			}
+			if err := p.SetState(gst.StateNull); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestUnknownModelFailsTheStateChange(t *testing.T) {
+	p := launch(t, "videotestsrc num-buffers=1 ! pwinfer model=nope ! fakesink")
+	if err := p.SetState(gst.StatePlaying); err == nil {
+		msg := p.GetBus().TimedPopFiltered(gst.ClockTime(5*time.Second), gst.MessageError)
+		if msg == nil {
+			t.Fatal("a pipeline with an unknown model played without an error")
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package model
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pigweight/pigweight/elements/onnx"
+)
+
+// openRuntime loads the bundled ONNX Runtime once for the package's tests.
+func openRuntime(t *testing.T) *Runtime {
+	t.Helper()
+	path, err := FindLibrary()
+	if err != nil {
+		t.Fatalf("%v (make deps installs it)", err)
+	}
+	runtimeOnce.Do(func() { testRuntime, runtimeErr = Open(path) })
+	if runtimeErr != nil {
+		t.Fatal(runtimeErr)
+	}
+	return testRuntime
+}
+
+func writeDemoModel(t *testing.T) string {
+	t.Helper()
+	data, err := onnx.DemoModel(64, 48)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "demo.onnx")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Accelerated providers are tried in order and, where they cannot run (no GPU, or this
+// CPU-only ONNX Runtime), the session falls back to the next one and records why.
+func TestProvidersFallBackCleanly(t *testing.T) {
+	rt := openRuntime(t)
+	usable := map[string]bool{}
+	for _, p := range rt.Info().Providers {
+		usable[p.Name] = p.Usable
+	}
+	s, err := rt.NewSession(SessionConfig{Path: writeDemoModel(t), Providers: []string{"tensorrt", "cuda", "cpu"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	switch {
+	case usable["tensorrt"]:
+		if s.Provider != "tensorrt" {
+			t.Errorf("provider %s although TensorRT is usable", s.Provider)
+		}
+	case usable["cuda"]:
+		if s.Provider != "cuda" || len(s.Fallbacks) != 1 {
+			t.Errorf("provider %s, fallbacks %v; want cuda after tensorrt", s.Provider, s.Fallbacks)
+		}
+	default:
+		if s.Provider != "cpu" || len(s.Fallbacks) != 2 || s.Fallbacks[0].Provider != "tensorrt" || s.Fallbacks[1].Provider != "cuda" {
+			t.Fatalf("provider %s, fallbacks %+v; want cpu after tensorrt and cuda", s.Provider, s.Fallbacks)
+		}
+		for _, f := range s.Fallbacks {
+			if f.Error == "" {
+				t.Errorf("fallback from %s without a reason", f.Provider)
+			}
+		}
+	}
+	// The session it fell back to really runs.
+	out, err := s.Run(2, func(i int, dst []float32) {})
+	if err != nil || len(out.Data) != 1 || out.Shape[0][0] != 2 {
+		t.Fatalf("Run = %+v, %v", out.Shape, err)
+	}
+}
+
+// With no provider that works, loading fails with every reason, not a crash.
+func TestNoUsableProviderIsAnError(t *testing.T) {
+	rt := openRuntime(t)
+	for _, p := range rt.Info().Providers {
+		if p.Name == "cuda" && p.Usable {
+			t.Skip("CUDA works here")
+		}
+	}
+	_, err := rt.NewSession(SessionConfig{Path: writeDemoModel(t), Providers: []string{"cuda"}})
+	if err == nil || !strings.Contains(err.Error(), "cuda:") {
+		t.Fatalf("err = %v, want the CUDA failure", err)
+	}
+}
+
+func TestUnsupportedModelIsRefused(t *testing.T) {
+	rt := openRuntime(t)
+	bad := filepath.Join(t.TempDir(), "bad.onnx")
+	os.WriteFile(bad, []byte("not a model"), 0o600)
+	if _, err := rt.NewSession(SessionConfig{Path: bad}); err == nil {
+		t.Fatal("a file that is not a model loaded")
+	}
+}
