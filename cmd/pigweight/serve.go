@@ -207,6 +207,7 @@ func engineConfig(m spec.Model) infer.EngineConfig {
 		MaxBatch:   m.MaxBatch,
 		MaxWait:    m.MaxWait.D(),
 		Confidence: float32(m.Confidence),
+		IoU:        float32(m.IoU),
 	}
 }
 

@@ -29,6 +29,8 @@ type EngineConfig struct {
 	LatencyBudget time.Duration
 	// Confidence is the decoder's score threshold; 0 takes the decoder's default.
 	Confidence float32
+	// IoU is the NMS overlap threshold of the yolo decoders; 0 takes the default.
+	IoU float32
 }
 
 // Engine is one model shared by every pipeline that uses it: one ONNX Runtime session and
@@ -114,7 +116,7 @@ func NewEngine(rt *model.Runtime, cfg EngineConfig, log *slog.Logger) (*Engine, 
 }
 
 func (e *Engine) setDecoder() error {
-	opt := detect.Options{Confidence: e.cfg.Confidence, Classes: e.cfg.Classes}
+	opt := detect.Options{Confidence: e.cfg.Confidence, IoU: e.cfg.IoU, Classes: e.cfg.Classes}
 	outs := e.session.Outputs
 	switch e.cfg.Format {
 	case "mask":

@@ -52,6 +52,7 @@ func DefaultModel() Model {
 		Providers: []Provider{ProviderTensorRT, ProviderCUDA, ProviderCPU},
 		MaxBatch:  4,
 		MaxWait:   Duration(20 * time.Millisecond),
+		IoU:       0.45,
 	}
 }
 

@@ -32,5 +32,6 @@ func modelEqual(a, b Model) bool {
 		slices.Equal(a.Providers, b.Providers) &&
 		a.MaxBatch == b.MaxBatch &&
 		a.MaxWait == b.MaxWait &&
-		a.Confidence == b.Confidence
+		a.Confidence == b.Confidence &&
+		a.IoU == b.IoU
 }

@@ -46,6 +46,9 @@ type Model struct {
 	// Confidence is the score below which detections are dropped; 0 takes the decoder's
 	// default (0.5 for masks, 0.25 for YOLO).
 	Confidence float64 `yaml:"confidence" json:"confidence"`
+	// IoU is the overlap above which non-maximum suppression drops the weaker of two boxes of
+	// one class (yolo and yolo-seg). Default 0.45.
+	IoU float64 `yaml:"iou" json:"iou"`
 }
 
 // Pipeline is one stream: a source, its decoder, optional inference, and outputs.

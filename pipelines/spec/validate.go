@@ -160,6 +160,9 @@ func (v *validator) model(path string, m *Model) {
 	if m.Confidence < 0 || m.Confidence >= 1 {
 		v.add(joinPath(path, "confidence"), "must be at least 0 and below 1")
 	}
+	if m.IoU <= 0 || m.IoU > 1 {
+		v.add(joinPath(path, "iou"), "must be above 0 and at most 1")
+	}
 	seen := map[Provider]int{}
 	for i, pr := range m.Providers {
 		pp := indexPath(joinPath(path, "providers"), i)

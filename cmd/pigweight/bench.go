@@ -1,0 +1,722 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/elements/infer"
+	"github.com/pigweight/pigweight/elements/model"
+	"github.com/pigweight/pigweight/pipelines"
+	"github.com/pigweight/pigweight/pipelines/graph"
+	"github.com/pigweight/pigweight/pipelines/spec"
+)
+
+// benchModelName is the name the bench registers its engine under; pwinfer finds it by name.
+const benchModelName = "bench"
+
+// benchStartTimeout bounds how long a configuration's pipelines get to deliver their first frame.
+const benchStartTimeout = 60 * time.Second
+
+// benchFlags are the settings of one `pigweight bench` run.
+type benchFlags struct {
+	model, out, provider, logLevel string
+	// duration is the measurement window of each raw run and of each pipeline configuration;
+	// warmUp is how long pipelines run before their window opens.
+	duration, warmUp time.Duration
+	// repeats is how many raw runs each batch size gets; pipelineRepeats the same for each
+	// pipeline configuration. The median is reported.
+	repeats, pipelineRepeats int
+	batches, streams         []int
+	fps                      int
+}
+
+func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
+	f := benchFlags{batches: []int{1, 2, 4, 8}, streams: []int{1, 2, 3, 4}}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.model, "model", "models/bench.onnx", "ONNX model with a YOLO detection output (make models/bench.onnx)")
+	fs.StringVar(&f.out, "out", "bench/results.json", "where the results are written as JSON")
+	fs.StringVar(&f.provider, "provider", string(spec.ProviderCPU), "execution provider: cpu, cuda or tensorrt")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "debug, info, warn or error")
+	fs.DurationVar(&f.duration, "duration", 10*time.Second, "measurement window of each run")
+	fs.DurationVar(&f.warmUp, "warm-up", 3*time.Second, "how long pipelines run before they are measured")
+	fs.IntVar(&f.repeats, "repeats", 3, "raw runs per batch size (the median is reported)")
+	fs.IntVar(&f.pipelineRepeats, "pipeline-repeats", 1, "runs per pipeline configuration (the median is reported)")
+	fs.IntVar(&f.fps, "fps", 30, "frame rate of each synthetic stream; above what inference can take, so that it saturates")
+	fs.Func("batches", "batch sizes (raw) and max-batch values (pwinfer), comma-separated (default 1,2,4,8)", func(s string) (err error) {
+		f.batches, err = parseSizes(s)
+		return err
+	})
+	fs.Func("streams", `numbers of live pipelines, comma-separated (default 1,2,3,4); "none" measures only raw throughput`, func(s string) (err error) {
+		if s == "none" {
+			f.streams = nil
+			return nil
+		}
+		f.streams, err = parseSizes(s)
+		return err
+	})
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	var problems []string
+	if fs.NArg() > 0 {
+		problems = append(problems, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	if f.duration <= 0 {
+		problems = append(problems, "--duration must be positive")
+	}
+	if f.warmUp < 0 {
+		problems = append(problems, "--warm-up must not be negative")
+	}
+	if f.repeats < 1 || f.pipelineRepeats < 1 {
+		problems = append(problems, "--repeats and --pipeline-repeats must be at least 1")
+	}
+	if f.fps < 1 {
+		problems = append(problems, "--fps must be at least 1")
+	}
+	if len(problems) > 0 {
+		err := errors.New(strings.Join(problems, "; "))
+		fmt.Fprintln(stderr, "pigweight bench:", err)
+		return f, err
+	}
+	return f, nil
+}
+
+// parseSizes reads a comma-separated list of positive integers, sorted and without duplicates.
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for field := range strings.SplitSeq(s, ",") {
+		field = strings.TrimSpace(field)
+		n, err := strconv.Atoi(field)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive integer", field)
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// benchResults is what bench writes to --out.
+type benchResults struct {
+	Date      string           `json:"date"`
+	Command   string           `json:"command"`
+	Machine   benchMachine     `json:"machine"`
+	Model     benchModel       `json:"model"`
+	Settings  benchSettings    `json:"settings"`
+	Raw       []rawResult      `json:"raw"`
+	Pipelines []pipelineResult `json:"pipelines"`
+}
+
+// benchMachine says where the figures come from; they mean little without it.
+type benchMachine struct {
+	CPU         string `json:"cpu"`
+	Cores       int    `json:"cores"`
+	GOMAXPROCS  int    `json:"gomaxprocs"`
+	OS          string `json:"os"`
+	Go          string `json:"go"`
+	ONNXRuntime string `json:"onnxruntime"`
+	GStreamer   string `json:"gstreamer"`
+	// Provider is the execution provider the sessions ended up on, after any fallback.
+	Provider string `json:"provider"`
+	// Decoder is the H.264 decoder the synthetic pipelines chose.
+	Decoder string `json:"decoder,omitempty"`
+}
+
+type benchModel struct {
+	Path    string             `json:"path"`
+	SHA256  string             `json:"sha256"`
+	Bytes   int64              `json:"bytes"`
+	Input   model.TensorInfo   `json:"input"`
+	Outputs []model.TensorInfo `json:"outputs"`
+}
+
+type benchSettings struct {
+	DurationS       float64 `json:"duration_s"`
+	WarmUpS         float64 `json:"warm_up_s"`
+	Repeats         int     `json:"repeats"`
+	PipelineRepeats int     `json:"pipeline_repeats"`
+	StreamFPS       int     `json:"stream_fps"`
+	StreamSize      string  `json:"stream_size"`
+	MaxWaitMS       float64 `json:"max_wait_ms"`
+}
+
+// rawResult is ONNX Runtime alone: one session, one caller, the same input tensor run again
+// and again.
+type rawResult struct {
+	Batch int `json:"batch"`
+	// ImagesPerS is the median of Runs.
+	ImagesPerS float64   `json:"images_per_s"`
+	Runs       []float64 `json:"runs"`
+	// BatchMS is the median time of one Session.Run over every run.
+	BatchMS float64 `json:"batch_ms"`
+	// CopyMSPerImage is what the engine adds per image before each run and this loop does not:
+	// copying a pre-processed image into the batch tensor.
+	CopyMSPerImage float64 `json:"copy_ms_per_image"`
+	// CPU is the process's CPU time over wall time, in cores.
+	CPU float64 `json:"cpu_cores"`
+}
+
+// pipelineResult is one configuration: N live synthetic pipelines sharing one engine.
+type pipelineResult struct {
+	MaxBatch int `json:"max_batch"`
+	Streams  int `json:"streams"`
+	// EffectiveBatch is min(MaxBatch, Streams): each stream has at most one frame in flight,
+	// so no batch can be larger.
+	EffectiveBatch int `json:"effective_batch"`
+	// AnalysedPerS is the frames the batcher completed per second; Runs holds each repeat's.
+	AnalysedPerS float64   `json:"analysed_per_s"`
+	Runs         []float64 `json:"runs"`
+	// RatioSameBatch compares with raw throughput at MaxBatch, RatioEffectiveBatch with raw
+	// throughput at EffectiveBatch.
+	RatioSameBatch      float64 `json:"ratio_same_batch"`
+	RatioEffectiveBatch float64 `json:"ratio_effective_batch"`
+	MeanBatch           float64 `json:"mean_batch"`
+	// BatchSizes counts the batches of each size run in the window.
+	BatchSizes map[string]uint64 `json:"batch_sizes"`
+	// PreprocessMS is the mean pre-processing time per frame in the window.
+	PreprocessMS float64 `json:"preprocess_ms"`
+	Skipped      uint64  `json:"skipped"`
+	SkippedPerS  float64 `json:"skipped_per_s"`
+	// DeliveredFPS is the frames per second each stream delivered to its sink, on average.
+	DeliveredFPS float64 `json:"delivered_fps"`
+	// RunMS and QueueWaitMS are the batcher's medians: one batch's Session.Run, and one
+	// frame's wait from Submit to the start of its batch.
+	RunMS       float64 `json:"run_ms"`
+	QueueWaitMS float64 `json:"queue_wait_ms"`
+	// Busy is the share of the window the session spent running batches.
+	Busy     float64 `json:"busy"`
+	CPU      float64 `json:"cpu_cores"`
+	Restarts int     `json:"restarts,omitempty"`
+}
+
+// benchCmd measures inference throughput: ONNX Runtime alone in a tight loop, then through
+// live pipelines with pwinfer, and reports the ratio. It is a harness, not a test: the figures
+// depend on the machine, and each is compared with a baseline taken in the same run.
+//
+//	pigweight bench [--model models/bench.onnx] [--out bench/results.json] [--duration 10s]
+//	                [--repeats 3] [--batches 1,2,4,8] [--streams 1,2,3,4]
+func benchCmd(args []string, stdout, stderr io.Writer) int {
+	f, err := parseBenchFlags(args, stderr)
+	if err != nil {
+		return 2
+	}
+	log, err := newLogger(stderr, f.logLevel)
+	if err != nil {
+		fmt.Fprintln(stderr, "pigweight bench:", err)
+		return 2
+	}
+	if _, err := os.Stat(f.model); err != nil {
+		fmt.Fprintf(stderr, "pigweight bench: %v (make models/bench.onnx, or pass --model)\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	gst.Init(nil)
+	if err := infer.RegisterElement(); err != nil {
+		fmt.Fprintln(stderr, "pigweight bench:", err)
+		return 1
+	}
+	path, err := model.FindLibrary()
+	if err != nil {
+		fmt.Fprintln(stderr, "pigweight bench:", err)
+		return 1
+	}
+	rt, err := model.Open(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "pigweight bench:", err)
+		return 1
+	}
+	defer rt.Close()
+
+	b := &bench{flags: f, rt: rt, log: log, progress: stderr}
+	res, err := b.run(ctx, append([]string{"pigweight", "bench"}, args...))
+	if err != nil {
+		fmt.Fprintln(stderr, "pigweight bench:", err)
+		return 1
+	}
+	printBench(stdout, res)
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		fmt.Fprintln(stderr, "pigweight bench:", err)
+		return 1
+	}
+	if err := writeFileAtomic(f.out, append(data, '\n')); err != nil {
+		fmt.Fprintln(stderr, "pigweight bench:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "\nwrote %s\n", f.out)
+	return 0
+}
+
+// bench runs the measurements of one `pigweight bench`.
+type bench struct {
+	flags    benchFlags
+	rt       *model.Runtime
+	log      *slog.Logger
+	progress io.Writer
+}
+
+func (b *bench) run(ctx context.Context, command []string) (*benchResults, error) {
+	f := b.flags
+	res := &benchResults{
+		Date:    time.Now().UTC().Format(time.RFC3339),
+		Command: strings.Join(command, " "),
+		Machine: benchMachine{
+			CPU:         cpuModel(),
+			Cores:       runtime.NumCPU(),
+			GOMAXPROCS:  runtime.GOMAXPROCS(0),
+			OS:          runtime.GOOS + "/" + runtime.GOARCH,
+			Go:          runtime.Version(),
+			ONNXRuntime: b.rt.Info().Version,
+			GStreamer:   graph.Version(),
+		},
+		Settings: benchSettings{
+			DurationS:       f.duration.Seconds(),
+			WarmUpS:         f.warmUp.Seconds(),
+			Repeats:         f.repeats,
+			PipelineRepeats: f.pipelineRepeats,
+			StreamFPS:       f.fps,
+			MaxWaitMS:       float64(spec.DefaultModel().MaxWait.D()) / float64(time.Millisecond),
+		},
+	}
+	syn := spec.DefaultPipeline().Source.Synthetic
+	res.Settings.StreamSize = fmt.Sprintf("%dx%d", syn.Width, syn.Height)
+	var err error
+	if res.Model, err = describeModel(f.model); err != nil {
+		return nil, err
+	}
+
+	// Raw throughput at every batch size a pipeline configuration is compared with.
+	sizes := slices.Clone(f.batches)
+	for _, mb := range f.batches {
+		for _, n := range f.streams {
+			sizes = append(sizes, min(mb, n))
+		}
+	}
+	slices.Sort(sizes)
+	raw := map[int]rawResult{}
+	for _, size := range slices.Compact(sizes) {
+		r, err := b.raw(ctx, size, res)
+		if err != nil {
+			return nil, fmt.Errorf("raw batch %d: %w", size, err)
+		}
+		raw[size] = r
+		res.Raw = append(res.Raw, r)
+	}
+
+	for _, mb := range f.batches {
+		for _, n := range f.streams {
+			r, err := b.pipelinesMedian(ctx, mb, n, res)
+			if err != nil {
+				return nil, fmt.Errorf("max-batch %d, %d stream(s): %w", mb, n, err)
+			}
+			r.RatioSameBatch = ratio(r.AnalysedPerS, raw[mb].ImagesPerS)
+			r.RatioEffectiveBatch = ratio(r.AnalysedPerS, raw[r.EffectiveBatch].ImagesPerS)
+			res.Pipelines = append(res.Pipelines, r)
+		}
+	}
+	return res, nil
+}
+
+// raw measures one session in a tight loop at one batch size. The input tensor is filled once
+// with random pixels and then left as it is, so that the loop times ONNX Runtime alone; the
+// copy the engine does for each image is measured on its own.
+func (b *bench) raw(ctx context.Context, size int, res *benchResults) (rawResult, error) {
+	f := b.flags
+	sess, err := b.rt.NewSession(model.SessionConfig{Path: f.model, Providers: []string{f.provider}})
+	if err != nil {
+		return rawResult{}, err
+	}
+	defer sess.Close()
+	res.Machine.Provider = sess.Provider
+	res.Model.Input, res.Model.Outputs = sess.Input, sess.Outputs
+	if err := sess.WarmUp(size); err != nil {
+		return rawResult{}, err
+	}
+	images := randomImages(size, sess.ImageLen())
+	if _, err := sess.Run(size, func(i int, dst []float32) { copy(dst, images[i]) }); err != nil {
+		return rawResult{}, err
+	}
+	r := rawResult{Batch: size, CopyMSPerImage: copyCost(images)}
+	keep := func(int, []float32) {}
+	var times []time.Duration
+	cpu0, wall0 := cpuTime(), time.Now()
+	for i := range f.repeats {
+		done, start := 0, time.Now()
+		for time.Since(start) < f.duration {
+			if err := ctx.Err(); err != nil {
+				return r, err
+			}
+			t := time.Now()
+			if _, err := sess.Run(size, keep); err != nil {
+				return r, err
+			}
+			times = append(times, time.Since(t))
+			done += size
+		}
+		rate := float64(done) / time.Since(start).Seconds()
+		r.Runs = append(r.Runs, rate)
+		fmt.Fprintf(b.progress, "raw      batch %d  run %d/%d: %.2f images/s\n", size, i+1, f.repeats, rate)
+	}
+	r.CPU = (cpuTime() - cpu0).Seconds() / time.Since(wall0).Seconds()
+	r.ImagesPerS = median(r.Runs)
+	r.BatchMS = ms(medianDuration(times))
+	return r, nil
+}
+
+// randomImages returns n images of len values, uniform in [0, 1) like pre-processed pixels.
+func randomImages(n, size int) [][]float32 {
+	rng := rand.New(rand.NewPCG(1, 2))
+	images := make([][]float32, n)
+	for i := range images {
+		images[i] = make([]float32, size)
+		for j := range images[i] {
+			images[i][j] = rng.Float32()
+		}
+	}
+	return images
+}
+
+// copyCost is the time to copy one image into a batch tensor, in milliseconds: the part of the
+// engine's fill that the raw loop leaves out.
+func copyCost(images [][]float32) float64 {
+	dst := make([]float32, len(images[0]))
+	const rounds = 20
+	start := time.Now()
+	for range rounds {
+		for _, img := range images {
+			copy(dst, img)
+		}
+	}
+	return ms(time.Since(start)) / float64(rounds*len(images))
+}
+
+// pipelinesMedian measures one configuration pipelineRepeats times and keeps the run with the
+// median throughput.
+func (b *bench) pipelinesMedian(ctx context.Context, maxBatch, streams int, res *benchResults) (pipelineResult, error) {
+	var runs []pipelineResult
+	var rates []float64
+	for i := range b.flags.pipelineRepeats {
+		r, err := b.pipelines(ctx, maxBatch, streams, res)
+		if err != nil {
+			return r, err
+		}
+		fmt.Fprintf(b.progress, "pwinfer  max-batch %d  streams %d  run %d/%d: %.2f frames/s analysed, mean batch %.2f, %.1f fps delivered per stream\n",
+			maxBatch, streams, i+1, b.flags.pipelineRepeats, r.AnalysedPerS, r.MeanBatch, r.DeliveredFPS)
+		runs = append(runs, r)
+		rates = append(rates, r.AnalysedPerS)
+	}
+	order := make([]int, len(runs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return compareFloat(rates[a], rates[b]) })
+	r := runs[order[(len(order)-1)/2]]
+	r.AnalysedPerS, r.Runs = median(rates), rates
+	return r, nil
+}
+
+// benchSnapshot is the state of one configuration at one instant.
+type benchSnapshot struct {
+	at       time.Time
+	cpu      time.Duration
+	info     infer.Info
+	frames   uint64
+	restarts int
+}
+
+func snapshot(eng *infer.Engine, mgr *pipelines.Manager) benchSnapshot {
+	s := benchSnapshot{at: time.Now(), cpu: cpuTime(), info: eng.Info()}
+	for _, st := range mgr.List() {
+		s.frames += st.Frames
+		s.restarts += st.Restarts
+	}
+	return s
+}
+
+// pipelines runs streams synthetic pipelines on one engine with max-batch maxBatch, the way
+// serve wires them, and measures them over the window once they have warmed up.
+func (b *bench) pipelines(ctx context.Context, maxBatch, streams int, res *benchResults) (pipelineResult, error) {
+	f := b.flags
+	m := spec.DefaultModel()
+	m.Name, m.Path, m.Format = benchModelName, f.model, spec.FormatYOLO
+	m.Providers = []spec.Provider{spec.Provider(f.provider)}
+	m.MaxBatch = maxBatch
+	cfg := spec.Default()
+	cfg.Models = []spec.Model{m}
+	for i := range streams {
+		p := spec.DefaultPipeline()
+		p.Name = fmt.Sprintf("bench-%d", i+1)
+		p.Source.Type = spec.SourceSynthetic
+		p.Source.Synthetic.FPS = f.fps
+		p.Source.Synthetic.Seed = int64(i + 1) // different pens, as different cameras would show
+		p.Inference = spec.Inference{Enabled: true, Model: m.Name, Interval: 1}
+		cfg.Pipelines = append(cfg.Pipelines, p)
+	}
+	if err := cfg.Validate(); err != nil {
+		return pipelineResult{}, err
+	}
+
+	eng, err := infer.NewEngine(b.rt, engineConfig(m), b.log)
+	if err != nil {
+		return pipelineResult{}, err
+	}
+	if err := infer.AddEngine(eng); err != nil {
+		eng.Close()
+		return pipelineResult{}, err
+	}
+	// Deferred calls run last first: the pipelines stop before their engine goes.
+	defer func() {
+		infer.RemoveEngine(eng.Name())
+		eng.Close()
+	}()
+	mgr := pipelines.NewManager(gstRuntime(b.log), b.log)
+	defer mgr.Close()
+	for _, p := range cfg.Pipelines {
+		if err := mgr.Add(p); err != nil {
+			return pipelineResult{}, err
+		}
+	}
+	if err := waitPlaying(ctx, mgr); err != nil {
+		return pipelineResult{}, err
+	}
+	if err := sleepCtx(ctx, f.warmUp); err != nil {
+		return pipelineResult{}, err
+	}
+	s0 := snapshot(eng, mgr)
+	if err := sleepCtx(ctx, f.duration); err != nil {
+		return pipelineResult{}, err
+	}
+	s1 := snapshot(eng, mgr)
+	for _, st := range mgr.List() {
+		if st.Decoder != "" {
+			res.Machine.Decoder = st.Decoder
+		}
+	}
+	r := measure(s0, s1, maxBatch, streams)
+	if r.Restarts > 0 {
+		b.log.Warn("pipelines restarted during the measurement: the figures are low", "restarts", r.Restarts)
+	}
+	return r, nil
+}
+
+// measure turns two snapshots of a configuration into its figures.
+func measure(s0, s1 benchSnapshot, maxBatch, streams int) pipelineResult {
+	wall := s1.at.Sub(s0.at).Seconds()
+	m0, m1 := s0.info.Batcher, s1.info.Batcher
+	completed := m1.Completed - m0.Completed
+	batches := m1.Batches - m0.Batches
+	r := pipelineResult{
+		MaxBatch:       maxBatch,
+		Streams:        streams,
+		EffectiveBatch: min(maxBatch, streams),
+		AnalysedPerS:   float64(completed) / wall,
+		BatchSizes:     map[string]uint64{},
+		Skipped:        m1.Skipped - m0.Skipped,
+		DeliveredFPS:   float64(s1.frames-s0.frames) / wall / float64(streams),
+		RunMS:          ms(m1.RunTime.P50),
+		QueueWaitMS:    ms(m1.QueueWait.P50),
+		CPU:            (s1.cpu - s0.cpu).Seconds() / wall,
+		Restarts:       s1.restarts - s0.restarts,
+	}
+	r.Runs = []float64{r.AnalysedPerS}
+	r.SkippedPerS = float64(r.Skipped) / wall
+	if batches > 0 {
+		r.MeanBatch = float64(completed) / float64(batches)
+		r.Busy = min(1, float64(batches)*m1.RunTime.Mean.Seconds()/wall)
+	}
+	for size := 1; size < len(m1.BatchSizes); size++ {
+		var before uint64
+		if size < len(m0.BatchSizes) {
+			before = m0.BatchSizes[size]
+		}
+		if n := m1.BatchSizes[size] - before; n > 0 {
+			r.BatchSizes[strconv.Itoa(size)] = n
+		}
+	}
+	r.PreprocessMS = windowMean(s0.info, s1.info)
+	return r
+}
+
+// windowMean is the mean pre-processing time of the frames submitted between two snapshots.
+// Info only gives the mean since the engine started; every pre-processed frame is submitted
+// once the pipelines run, so Submitted counts the frames that mean is over.
+func windowMean(i0, i1 infer.Info) float64 {
+	n0, n1 := float64(i0.Batcher.Submitted), float64(i1.Batcher.Submitted)
+	if n1 <= n0 {
+		return i1.Preprocess
+	}
+	return (i1.Preprocess*n1 - i0.Preprocess*n0) / (n1 - n0)
+}
+
+// waitPlaying waits until every pipeline has delivered a frame, and fails at once if one fails.
+func waitPlaying(ctx context.Context, mgr *pipelines.Manager) error {
+	deadline := time.Now().Add(benchStartTimeout)
+	for {
+		playing := 0
+		for _, st := range mgr.List() {
+			switch st.State {
+			case pipelines.StatePlaying:
+				playing++
+			case pipelines.StateFailed, pipelines.StateRetrying:
+				return fmt.Errorf("pipeline %s: %s: %s", st.Name, st.State, st.LastError)
+			}
+		}
+		if playing == len(mgr.List()) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pipelines not playing after %v", benchStartTimeout)
+		}
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// describeModel reads what the results need to say which model they measured.
+func describeModel(path string) (benchModel, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return benchModel{}, err
+	}
+	sum := sha256.Sum256(data)
+	return benchModel{Path: path, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(data))}, nil
+}
+
+// cpuModel is the first "model name" of /proc/cpuinfo, or "unknown".
+func cpuModel() string {
+	file, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
+	for sc.Scan() {
+		if key, value, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(key) == "model name" {
+			return strings.TrimSpace(value)
+		}
+	}
+	return "unknown"
+}
+
+// cpuTime is the CPU time the process has used, user and system, over all its threads.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func compareFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// median of xs, which must not be empty; the mean of the middle two for an even count.
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func medianDuration(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
+// printBench writes the results as two tables.
+func printBench(w io.Writer, res *benchResults) {
+	m := res.Machine
+	fmt.Fprintf(w, "machine: %s, %d cores, %s, ONNX Runtime %s (%s), %s, decoder %s\n",
+		m.CPU, m.Cores, m.Go, m.ONNXRuntime, m.Provider, m.GStreamer, orNone(m.Decoder))
+	fmt.Fprintf(w, "model:   %s %v (sha256 %.12s)\n", res.Model.Path, res.Model.Input.Shape, res.Model.SHA256)
+	s := res.Settings
+	fmt.Fprintf(w, "window:  %gs per run; raw median of %d; pipelines %s synthetic at %d fps, %gs warm-up, median of %d; max-wait %gms\n\n",
+		s.DurationS, s.Repeats, s.StreamSize, s.StreamFPS, s.WarmUpS, s.PipelineRepeats, s.MaxWaitMS)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "raw batch\timages/s\truns\tms/batch\tcopy ms/img\tcpu cores\t")
+	for _, r := range res.Raw {
+		runs := make([]string, len(r.Runs))
+		for i, x := range r.Runs {
+			runs[i] = fmt.Sprintf("%.2f", x)
+		}
+		fmt.Fprintf(tw, "%d\t%.2f\t%s\t%.1f\t%.2f\t%.2f\t\n", r.Batch, r.ImagesPerS, strings.Join(runs, " "), r.BatchMS, r.CopyMSPerImage, r.CPU)
+	}
+	tw.Flush()
+	if len(res.Pipelines) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "max-batch\tstreams\tanalysed/s\tratio@B\tratio@min(B,N)\tmean batch\tpre ms\tskipped\tskipped/s\tfps/stream\trun ms\tqueue ms\tbusy\tcpu cores\t")
+	for _, r := range res.Pipelines {
+		fmt.Fprintf(tw, "%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%.2f\t%.1f\t%.0f\t%.0f\t%.2f\t%.2f\t\n",
+			r.MaxBatch, r.Streams, r.AnalysedPerS, r.RatioSameBatch, r.RatioEffectiveBatch, r.MeanBatch,
+			r.PreprocessMS, r.Skipped, r.SkippedPerS, r.DeliveredFPS, r.RunMS, r.QueueWaitMS, r.Busy, r.CPU)
+	}
+	tw.Flush()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
