@@ -5,37 +5,38 @@ import (
 	"time"
 )
 
-// fpsWindow is how long the frame rate is averaged over.
-const fpsWindow = time.Second
+// rateWindow is how long a rate is averaged over.
+const rateWindow = time.Second
 
-// fpsMeter measures a frame rate over consecutive windows of fpsWindow.
-type fpsMeter struct {
+// rateMeter measures a rate (frames, bits) per second over consecutive windows of rateWindow.
+type rateMeter struct {
 	mu          sync.Mutex
 	windowStart time.Time
-	count       int
+	count       float64
 	last        float64
-	lastFrame   time.Time
+	lastEvent   time.Time
 }
 
-func (m *fpsMeter) observe(now time.Time) {
+// observe adds n at time now.
+func (m *rateMeter) observe(now time.Time, n float64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lastFrame = now
+	m.lastEvent = now
 	if m.windowStart.IsZero() {
 		m.windowStart = now
 	}
-	m.count++
-	if elapsed := now.Sub(m.windowStart); elapsed >= fpsWindow {
-		m.last = float64(m.count) / elapsed.Seconds()
+	m.count += n
+	if elapsed := now.Sub(m.windowStart); elapsed >= rateWindow {
+		m.last = m.count / elapsed.Seconds()
 		m.windowStart, m.count = now, 0
 	}
 }
 
-// rate is the last window's rate, or 0 when no frame came for two windows.
-func (m *fpsMeter) rate(now time.Time) float64 {
+// rate is the last window's rate, or 0 when nothing came for two windows.
+func (m *rateMeter) rate(now time.Time) float64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if now.Sub(m.lastFrame) > 2*fpsWindow {
+	if now.Sub(m.lastEvent) > 2*rateWindow {
 		return 0
 	}
 	return m.last

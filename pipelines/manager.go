@@ -8,7 +8,7 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/pigweight/pigweight/elements/detect"
+	"github.com/pigweight/pigweight/pipelines/media"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
 
@@ -16,18 +16,18 @@ import (
 // owns how (GStreamer, in package graph). Keeping it behind an interface keeps this package free
 // of cgo, so the API can use its types.
 type Runtime interface {
-	// Start builds the pipeline for p and sets it playing. onFrame is called for every decoded
-	// frame from a streaming thread and must return quickly.
-	Start(p spec.Pipeline, onFrame func(detect.Frame)) (Run, error)
+	// Start builds the pipeline for p and sets it playing; hooks receive its frames and
+	// access units.
+	Start(p spec.Pipeline, hooks media.Hooks) (Run, error)
 }
 
 // RuntimeFunc adapts a function to Runtime, so that cmd can wire graph in without graph
 // importing this package.
-type RuntimeFunc func(p spec.Pipeline, onFrame func(detect.Frame)) (Run, error)
+type RuntimeFunc func(p spec.Pipeline, hooks media.Hooks) (Run, error)
 
 // Start calls f.
-func (f RuntimeFunc) Start(p spec.Pipeline, onFrame func(detect.Frame)) (Run, error) {
-	return f(p, onFrame)
+func (f RuntimeFunc) Start(p spec.Pipeline, hooks media.Hooks) (Run, error) {
+	return f(p, hooks)
 }
 
 // Run is one started instance of a pipeline.
@@ -77,7 +77,9 @@ func NewManager(runtime Runtime, log *slog.Logger) *Manager {
 }
 
 // Add registers p and starts it.
-func (m *Manager) Add(p spec.Pipeline) error {
+func (m *Manager) Add(p spec.Pipeline) error { return m.add(p, false) }
+
+func (m *Manager) add(p spec.Pipeline, fromConfig bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -87,10 +89,14 @@ func (m *Manager) Add(p spec.Pipeline) error {
 		return fmt.Errorf("%w: %q", ErrExists, p.Name)
 	}
 	s := newSupervisor(p, m.runtime, m.log.With("pipeline", p.Name))
+	s.fromConfig = fromConfig
 	m.pipelines[p.Name] = s
 	s.start()
 	return nil
 }
+
+// AddFromConfig registers p as defined by the configuration file (see Reload) and starts it.
+func (m *Manager) AddFromConfig(p spec.Pipeline) error { return m.add(p, true) }
 
 // Remove stops the pipeline and forgets it.
 func (m *Manager) Remove(name string) error {
@@ -104,6 +110,7 @@ func (m *Manager) Remove(name string) error {
 		return fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
 	s.stop()
+	s.closeSubscriptions()
 	return nil
 }
 

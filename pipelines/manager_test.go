@@ -3,14 +3,15 @@ package pipelines_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-gst/go-gst/gst"
-	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/pipelines"
 	"github.com/pigweight/pigweight/pipelines/graph"
+	"github.com/pigweight/pigweight/pipelines/media"
 	"github.com/pigweight/pigweight/pipelines/pipelinestest"
 	"github.com/pigweight/pigweight/pipelines/spec"
 	"go.uber.org/goleak"
@@ -25,8 +26,8 @@ func TestMain(m *testing.M) {
 func newManager(t *testing.T) *pipelines.Manager {
 	t.Helper()
 	rt := &graph.Runtime{}
-	m := pipelines.NewManager(pipelines.RuntimeFunc(func(p spec.Pipeline, onFrame func(detect.Frame)) (pipelines.Run, error) {
-		return rt.Start(p, onFrame)
+	m := pipelines.NewManager(pipelines.RuntimeFunc(func(p spec.Pipeline, hooks media.Hooks) (pipelines.Run, error) {
+		return rt.Start(p, hooks)
 	}), nil)
 	t.Cleanup(m.Close)
 	return m
@@ -220,5 +221,108 @@ func TestNVDECWithoutGPUFails(t *testing.T) {
 	st := waitStatus(t, m, "gpu", "failed", func(st pipelines.Status) bool { return st.State == pipelines.StateFailed })
 	if !strings.Contains(st.LastError, "nvh264dec") {
 		t.Errorf("last error %q does not name the missing decoder", st.LastError)
+	}
+}
+
+// Reload restarts only what changed, and leaves pipelines added through the API alone.
+func TestReloadTouchesOnlyWhatChanged(t *testing.T) {
+	m := newManager(t)
+	a, b := synthetic(t, "a"), synthetic(t, "b")
+	for _, p := range []spec.Pipeline{a, b} {
+		if err := m.AddFromConfig(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Add(synthetic(t, "api")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a", "b", "api"} {
+		waitStatus(t, m, name, "playing", playingWith(1))
+	}
+	sub, err := m.SubscribeAccessUnits("b", 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	aBefore := status(t, m, "a")
+
+	b2 := b
+	b2.Source.Synthetic.Seed = 99
+	res, err := m.Reload([]spec.Pipeline{a, b2, synthetic(t, "d")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pipelines.ReloadResult{Added: []string{"d"}, Restarted: []string{"b"}, Unchanged: []string{"a"}}
+	if !slices.Equal(res.Added, want.Added) || !slices.Equal(res.Restarted, want.Restarted) || !slices.Equal(res.Unchanged, want.Unchanged) || len(res.Removed) != 0 {
+		t.Fatalf("Reload = %+v, want %+v", res, want)
+	}
+	if st := status(t, m, "b"); st.Spec.Source.Synthetic.Seed != 99 {
+		t.Errorf("b kept its old spec: %+v", st.Spec.Source.Synthetic)
+	}
+	waitStatus(t, m, "d", "playing", playingWith(1))
+	if st := status(t, m, "a"); st.Since != aBefore.Since || st.Restarts != 0 {
+		t.Errorf("unchanged pipeline a was restarted: %+v", st)
+	}
+	// The subscriber of b follows it across the restart, from a keyframe.
+	deadline := time.After(10 * time.Second)
+	for keyframes := 0; keyframes < 2; {
+		select {
+		case au, ok := <-sub.C:
+			if !ok {
+				t.Fatal("subscription closed by the restart")
+			}
+			if au.Keyframe {
+				keyframes++
+			}
+		case <-deadline:
+			t.Fatal("no access units after the reload")
+		}
+	}
+
+	res, err = m.Reload(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Removed, []string{"a", "b", "d"}) {
+		t.Errorf("Reload(nil) removed %v, want a, b, d", res.Removed)
+	}
+	if got := m.List(); len(got) != 1 || got[0].Name != "api" {
+		t.Errorf("after removing the file's pipelines: %+v", got)
+	}
+	if _, ok := <-sub.C; ok {
+		// Drain: the channel must close once the pipeline is gone.
+		for range sub.C {
+		}
+	}
+}
+
+// A subscriber that does not read loses access units (counted) without slowing the pipeline,
+// and starts again at a keyframe.
+func TestSlowSubscriberDropsWithoutSlowingThePipeline(t *testing.T) {
+	m := newManager(t)
+	if err := m.Add(synthetic(t, "pen")); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := m.SubscribeAccessUnits("pen", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, m, "pen", "playing", playingWith(1))
+	before := status(t, m, "pen").Frames
+	time.Sleep(2 * time.Second)
+	after := status(t, m, "pen")
+	if after.Frames-before < 45 || sub.Dropped() == 0 {
+		t.Fatalf("%d frames in 2 s, %d dropped; want full rate and drops", after.Frames-before, sub.Dropped())
+	}
+	if au := <-sub.C; !au.Keyframe {
+		t.Error("a subscriber's first access unit is not a keyframe")
+	}
+	if after.BitrateKbps <= 0 {
+		t.Errorf("bitrate %.1f kbit/s", after.BitrateKbps)
+	}
+	sub.Close()
+	if _, ok := <-sub.C; ok {
+		for range sub.C {
+		}
 	}
 }

@@ -47,14 +47,17 @@ type Detections struct {
 type Status struct {
 	Name  string `json:"name"`
 	State State  `json:"state"`
-	// Since is when the pipeline entered State.
+	// Since is when the pipeline entered State: for a playing camera, connected since.
 	Since time.Time `json:"since"`
 	// Decoder is the decoder element the last start chose (e.g. avdec_h264, nvh264dec).
-	Decoder   string  `json:"decoder"`
-	Frames    uint64  `json:"frames"`
-	FPS       float64 `json:"fps"`
-	Restarts  int     `json:"restarts"`
-	LastError string  `json:"last_error"`
+	Decoder string  `json:"decoder"`
+	Frames  uint64  `json:"frames"`
+	FPS     float64 `json:"fps"`
+	// BitrateKbps is the encoded stream's bitrate as it arrives (before decoding).
+	BitrateKbps float64 `json:"bitrate_kbps"`
+	// Restarts counts restarts after failures (for a camera: reconnects).
+	Restarts  int    `json:"restarts"`
+	LastError string `json:"last_error"`
 	// NextRetry is when a retrying pipeline starts again; zero otherwise.
 	NextRetry time.Time     `json:"next_retry,omitzero"`
 	Spec      spec.Pipeline `json:"spec"`

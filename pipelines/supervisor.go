@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pigweight/pigweight/elements/detect"
+	"github.com/pigweight/pigweight/pipelines/media"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
 
@@ -25,14 +26,22 @@ var errStreamEnded = errors.New("stream ended")
 
 // supervisor owns one pipeline: at most one goroutine (loop) runs it at a time.
 type supervisor struct {
-	spec    spec.Pipeline
+	spec spec.Pipeline
+	// fromConfig marks pipelines defined by the configuration file, which Reload manages;
+	// pipelines added through the API it leaves alone.
+	fromConfig bool
+
 	runtime Runtime
 	log     *slog.Logger
 
-	frames atomic.Uint64
-	fps    fpsMeter
+	frames  atomic.Uint64
+	fps     rateMeter
+	bitrate rateMeter // of the encoded stream, bits per second
 	// latest is the last analysed frame; nil before the first.
 	latest atomic.Pointer[Detections]
+
+	subsMu sync.Mutex
+	subs   map[*Subscription]struct{}
 
 	// ctl serialises start and stop so that a restart never sees two loops.
 	ctl    sync.Mutex
@@ -133,26 +142,37 @@ func (s *supervisor) loop(ctx context.Context, done chan struct{}) {
 	}
 }
 
-// runOnce starts the pipeline and waits for it to end; it reports how long it played.
+// runOnce starts the pipeline and waits for it to end; it reports how long it played. A
+// watchdog ends the run when no frame has come out for the source's watchdog duration.
 func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
 	var playingSince atomic.Int64 // unix nanos of the first frame; 0 before it
+	var lastFrame atomic.Int64    // unix nanos of the latest frame, or of the start
+	lastFrame.Store(start.UnixNano())
 	var runFrames atomic.Uint64
-	onFrame := func(f detect.Frame) {
-		s.frames.Add(1)
-		index := runFrames.Add(1) - 1
-		now := time.Now()
-		if f.Analysed {
-			if f.Detections == nil {
-				f.Detections = []detect.Detection{} // "detections": [] rather than null
+	hooks := media.Hooks{
+		OnFrame: func(f detect.Frame) {
+			s.frames.Add(1)
+			index := runFrames.Add(1) - 1
+			now := time.Now()
+			lastFrame.Store(now.UnixNano())
+			if f.Analysed {
+				if f.Detections == nil {
+					f.Detections = []detect.Detection{} // "detections": [] rather than null
+				}
+				s.latest.Store(&Detections{PTS: int64(f.PTS), Frame: index, Time: now, Detections: f.Detections})
 			}
-			s.latest.Store(&Detections{PTS: int64(f.PTS), Frame: index, Time: now, Detections: f.Detections})
-		}
-		s.fps.observe(now)
-		if playingSince.Load() == 0 && playingSince.CompareAndSwap(0, now.UnixNano()) {
-			s.setState(StatePlaying, "")
-		}
+			s.fps.observe(now, 1)
+			if playingSince.Load() == 0 && playingSince.CompareAndSwap(0, now.UnixNano()) {
+				s.setState(StatePlaying, "")
+			}
+		},
+		OnAccessUnit: func(au media.AccessUnit) {
+			s.bitrate.observe(time.Now(), float64(8*len(au.Data)))
+			s.publish(au)
+		},
 	}
-	run, err := s.runtime.Start(s.spec, onFrame)
+	run, err := s.runtime.Start(s.spec, hooks)
 	if err != nil {
 		return 0, fmt.Errorf("start: %w", err)
 	}
@@ -160,7 +180,21 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 	s.run = run
 	s.mu.Unlock()
 
-	err = run.Wait(ctx)
+	runCtx, cancel := context.WithCancelCause(ctx)
+	var watching sync.WaitGroup
+	if limit := s.spec.Source.Watchdog.D(); limit > 0 {
+		watching.Add(1)
+		go func() {
+			defer watching.Done()
+			watchdog(runCtx, cancel, &lastFrame, limit)
+		}()
+	}
+	err = run.Wait(runCtx)
+	if cause := context.Cause(runCtx); ctx.Err() == nil && errors.Is(cause, errNoVideo) {
+		err = cause
+	}
+	cancel(nil)
+	watching.Wait()
 	run.Close()
 
 	s.mu.Lock()
@@ -172,6 +206,27 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 		played = time.Since(time.Unix(0, t))
 	}
 	return played, err
+}
+
+// errNoVideo is the watchdog's verdict: the source may still be connected, but no picture
+// comes out of it.
+var errNoVideo = errors.New("no video")
+
+// watchdog cancels the run when no frame has arrived for limit.
+func watchdog(ctx context.Context, cancel context.CancelCauseFunc, lastFrame *atomic.Int64, limit time.Duration) {
+	tick := time.NewTicker(min(limit/4, 500*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			if idle := now.Sub(time.Unix(0, lastFrame.Load())); idle > limit {
+				cancel(fmt.Errorf("%w for %s (watchdog)", errNoVideo, idle.Round(100*time.Millisecond)))
+				return
+			}
+		}
+	}
 }
 
 // setState moves to state; lastError, when non-empty, replaces the recorded error.
@@ -210,10 +265,12 @@ func (s *supervisor) status() Status {
 		}
 	}
 	s.mu.Unlock()
+	now := time.Now()
 	st.Frames = s.frames.Load()
-	st.FPS = s.fps.rate(time.Now())
+	st.FPS = s.fps.rate(now)
+	st.BitrateKbps = s.bitrate.rate(now) / 1000
 	if st.State != StatePlaying {
-		st.FPS = 0
+		st.FPS, st.BitrateKbps = 0, 0
 	}
 	return st
 }

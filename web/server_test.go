@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/go-gst/go-gst/gst"
-	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/pipelines"
 	"github.com/pigweight/pigweight/pipelines/graph"
+	"github.com/pigweight/pigweight/pipelines/media"
 	"github.com/pigweight/pigweight/pipelines/spec"
 	"github.com/pigweight/pigweight/web"
 	"github.com/pigweight/pigweight/web/api"
@@ -31,8 +31,8 @@ func server(t *testing.T) string {
 	t.Helper()
 	cfg := &spec.Config{}
 	rt := &graph.Runtime{}
-	m := pipelines.NewManager(pipelines.RuntimeFunc(func(p spec.Pipeline, onFrame func(detect.Frame)) (pipelines.Run, error) {
-		return rt.Start(p, onFrame)
+	m := pipelines.NewManager(pipelines.RuntimeFunc(func(p spec.Pipeline, hooks media.Hooks) (pipelines.Run, error) {
+		return rt.Start(p, hooks)
 	}), nil)
 	app := api.New(api.Options{
 		Pipelines:     m,

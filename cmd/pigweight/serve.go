@@ -9,15 +9,16 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/go-gst/go-gst/gst"
-	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/elements/infer"
 	"github.com/pigweight/pigweight/elements/model"
 	"github.com/pigweight/pigweight/pipelines"
 	"github.com/pigweight/pigweight/pipelines/graph"
+	"github.com/pigweight/pigweight/pipelines/media"
 	"github.com/pigweight/pigweight/pipelines/spec"
 	"github.com/pigweight/pigweight/web"
 	"github.com/pigweight/pigweight/web/api"
@@ -105,6 +106,7 @@ func serve(args []string, stderr io.Writer) int {
 		Logger:  log,
 		Version: version,
 		Models:  func() any { return modelInfos(engines) },
+		Reload:  func() (any, error) { return reload(f, cfg, manager, log) },
 	})
 	srv, err := web.Listen(cfg.Server.Listen, app, log)
 	if err != nil {
@@ -112,7 +114,7 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	for _, p := range cfg.Pipelines {
-		if err := manager.Add(p); err != nil {
+		if err := manager.AddFromConfig(p); err != nil {
 			log.Error("add pipeline", "pipeline", p.Name, "err", err)
 		}
 	}
@@ -122,14 +124,25 @@ func serve(args []string, stderr io.Writer) int {
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(signals)
+	hangups := make(chan os.Signal, 1)
+	signal.Notify(hangups, syscall.SIGHUP)
+	defer signal.Stop(hangups)
 
 	code := 0
-	select {
-	case sig := <-signals:
-		log.Info("shutting down; send the signal again to force", "signal", sig.String())
-	case err := <-served:
-		log.Error("HTTP server stopped", "err", err)
-		code = 1
+wait:
+	for {
+		select {
+		case <-hangups:
+			// The result and any error are logged by reload.
+			_, _ = reload(f, cfg, manager, log)
+		case sig := <-signals:
+			log.Info("shutting down; send the signal again to force", "signal", sig.String())
+			break wait
+		case err := <-served:
+			log.Error("HTTP server stopped", "err", err)
+			code = 1
+			break wait
+		}
 	}
 	// A second signal forces the exit, whatever is still draining.
 	go func() {
@@ -145,6 +158,29 @@ func serve(args []string, stderr io.Writer) int {
 	manager.Close()
 	log.Info("stopped")
 	return code
+}
+
+// reload re-reads the configuration file and applies its pipelines: only those that changed
+// restart. Server and model settings apply at the next start; a changed one is logged.
+func reload(f serveFlags, running *spec.Config, manager *pipelines.Manager, log *slog.Logger) (pipelines.ReloadResult, error) {
+	cfg, err := loadConfig(f)
+	if err != nil {
+		log.Error("reload refused: the configuration has problems; nothing changed", "config", f.config, "err", err)
+		return pipelines.ReloadResult{}, err
+	}
+	if cfg.Server != running.Server || !slices.EqualFunc(cfg.Models, running.Models, modelsEqual) {
+		log.Warn("server and models settings changed: they apply at the next start", "config", f.config)
+	}
+	res, err := manager.Reload(cfg.Pipelines)
+	if err != nil {
+		return res, err
+	}
+	log.Info("configuration reloaded", "added", res.Added, "removed", res.Removed, "restarted", res.Restarted, "unchanged", len(res.Unchanged))
+	return res, nil
+}
+
+func modelsEqual(a, b spec.Model) bool {
+	return spec.Config{Models: []spec.Model{a}}.Equal(spec.Config{Models: []spec.Model{b}})
 }
 
 // openRuntime loads ONNX Runtime if it can; the server runs without it (no inference), and
@@ -252,7 +288,7 @@ func printConfigErrors(w io.Writer, file string, err error) {
 // gstRuntime runs pipelines with GStreamer (package graph).
 func gstRuntime(log *slog.Logger) pipelines.Runtime {
 	rt := &graph.Runtime{Log: log}
-	return pipelines.RuntimeFunc(func(p spec.Pipeline, onFrame func(detect.Frame)) (pipelines.Run, error) {
-		return rt.Start(p, onFrame)
+	return pipelines.RuntimeFunc(func(p spec.Pipeline, hooks media.Hooks) (pipelines.Run, error) {
+		return rt.Start(p, hooks)
 	})
 }

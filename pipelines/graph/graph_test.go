@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/go-gst/go-gst/gst"
 	"github.com/pigweight/pigweight/elements/detect"
+	"github.com/pigweight/pigweight/pipelines/media"
 	"github.com/pigweight/pigweight/pipelines/pipelinestest"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
@@ -44,7 +46,7 @@ func pipelineSpec(t *testing.T, yaml string) spec.Pipeline {
 func startRun(t *testing.T, p spec.Pipeline) (*Run, *atomic.Int64) {
 	t.Helper()
 	var frames atomic.Int64
-	r, err := (&Runtime{}).Start(p, func(detect.Frame) { frames.Add(1) })
+	r, err := (&Runtime{}).Start(p, media.Hooks{OnFrame: func(detect.Frame) { frames.Add(1) }})
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -124,7 +126,7 @@ func TestHostileStringsDoNotChangeTheGraph(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &Run{spec: tc.spec, failed: make(chan error, 1), onFrame: func(detect.Frame) {}}
+			r := &Run{spec: tc.spec, failed: make(chan error, 1)}
 			pl, err := gst.NewPipeline("")
 			if err != nil {
 				t.Fatal(err)
@@ -163,7 +165,7 @@ func TestHostileStringsDoNotChangeTheGraph(t *testing.T) {
 }
 
 func TestMissingFileIsAnError(t *testing.T) {
-	_, err := (&Runtime{}).Start(pipelineSpec(t, `{name: m, source: {type: file, uri: /nonexistent/clip.mp4}}`), func(detect.Frame) {})
+	_, err := (&Runtime{}).Start(pipelineSpec(t, `{name: m, source: {type: file, uri: /nonexistent/clip.mp4}}`), media.Hooks{})
 	if err == nil || !containsAny(err.Error(), "no such file", "not found") {
 		t.Fatalf("err = %v, want a not-found error", err)
 	}
@@ -195,5 +197,48 @@ func TestChooseDecoder(t *testing.T) {
 				t.Fatalf("ChooseDecoder = %q, %v; want %q, permanent %v", got, err, tc.want, tc.permanent)
 			}
 		})
+	}
+}
+
+// The encoded access units come out before decoding, in Annex B, with running-time PTS and
+// a keyframe once a second (the synthetic source's GOP), parameter sets before each keyframe.
+func TestAccessUnitsAreTapped(t *testing.T) {
+	p := pipelineSpec(t, `{name: pen, source: {type: synthetic, synthetic: {width: 160, height: 120, fps: 30, pigs: 4}}}`)
+	aus := make(chan media.AccessUnit, 100)
+	r, err := (&Runtime{}).Start(p, media.Hooks{OnAccessUnit: func(au media.AccessUnit) {
+		select {
+		case aus <- au:
+		default:
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var keyframes int
+	var last time.Duration = -1
+	for i := range 61 {
+		select {
+		case au := <-aus:
+			if au.Codec != "h264" || !bytes.HasPrefix(au.Data, []byte{0, 0, 0, 1}) && !bytes.HasPrefix(au.Data, []byte{0, 0, 1}) {
+				t.Fatalf("access unit %d: codec %q, data % x...", i, au.Codec, au.Data[:min(8, len(au.Data))])
+			}
+			if au.PTS <= last {
+				t.Errorf("access unit %d: PTS %v after %v", i, au.PTS, last)
+			}
+			last = au.PTS
+			if au.Keyframe {
+				keyframes++
+				// SPS (type 7) precedes the picture of every keyframe.
+				if !bytes.Contains(au.Data, []byte{0, 0, 1, 0x67}) {
+					t.Errorf("keyframe %d without SPS", i)
+				}
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d access units", i)
+		}
+	}
+	if keyframes < 2 || keyframes > 4 {
+		t.Errorf("%d keyframes in 61 access units at a 1 s GOP, want 2–3", keyframes)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/go-gst/go-gst/gst/app"
 	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/elements/meta"
+	"github.com/pigweight/pigweight/pipelines/media"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
 
@@ -31,7 +32,7 @@ type Run struct {
 	spec     spec.Pipeline
 	pipeline *gst.Pipeline
 	log      *slog.Logger
-	onFrame  func(detect.Frame)
+	hooks    media.Hooks
 
 	// failed carries an error found on a streaming thread (e.g. an unsupported codec seen at
 	// pad-added), where it cannot be returned; Wait picks it up.
@@ -45,9 +46,9 @@ type Run struct {
 	feedDone  chan struct{}
 }
 
-// Start builds the pipeline for p, sets it playing and returns it. onFrame is called for every
-// decoded frame on a streaming thread.
-func (rt *Runtime) Start(p spec.Pipeline, onFrame func(detect.Frame)) (*Run, error) {
+// Start builds the pipeline for p, sets it playing and returns it. hooks receive every decoded
+// frame and every encoded access unit, on streaming threads.
+func (rt *Runtime) Start(p spec.Pipeline, hooks media.Hooks) (*Run, error) {
 	log := rt.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -60,7 +61,7 @@ func (rt *Runtime) Start(p spec.Pipeline, onFrame func(detect.Frame)) (*Run, err
 		spec:     p,
 		pipeline: pl,
 		log:      log.With("component", "graph", "pipeline", p.Name),
-		onFrame:  onFrame,
+		hooks:    hooks,
 		failed:   make(chan error, 1),
 	}
 	if err := r.build(); err != nil {
@@ -235,7 +236,9 @@ func (r *Run) newFrameSink() (*gst.Element, error) {
 			} else if ok {
 				frame.Analysed, frame.Detections = d.Fresh, d.Items
 			}
-			r.onFrame(frame)
+			if r.hooks.OnFrame != nil {
+				r.hooks.OnFrame(frame)
+			}
 			return gst.FlowOK
 		},
 	})

@@ -1,13 +1,17 @@
 package graph
 
 import (
+	"bytes"
 	"fmt"
 	"net/url"
 	"os"
 	"strings"
+	"time"
+	"unsafe"
 
 	"github.com/go-gst/go-gst/gst"
 	"github.com/pigweight/pigweight/elements/infer"
+	"github.com/pigweight/pigweight/pipelines/media"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
 
@@ -104,8 +108,9 @@ func (r *Run) onEncodedPad(pad *gst.Pad, sink *gst.Element, codecOf func(caps st
 	}
 }
 
-// decodeChain makes (depayloader →) parser → decoder (→ videoconvert → pwinfer) for codec and
-// records the decoder chosen.
+// decodeChain makes (depayloader →) parser → capsfilter → decoder (→ videoconvert → pwinfer)
+// for codec and records the decoder chosen. The capsfilter pins the parser's output to Annex B
+// access units, which the access-unit tap hands on as they are.
 func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 	decoderName, err := ChooseDecoder(r.spec.Decode, codec)
 	if err != nil {
@@ -115,7 +120,7 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 	if rtp {
 		factories = append(factories, "rtp"+string(codec)+"depay")
 	}
-	factories = append(factories, string(codec)+"parse", decoderName)
+	factories = append(factories, string(codec)+"parse", "capsfilter", decoderName)
 	if r.spec.Inference.Enabled {
 		// videoconvert passes I420/NV12 through untouched and converts anything else the
 		// decoder may produce (10-bit, 4:4:4) to what pwinfer reads.
@@ -129,6 +134,18 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 		}
 		chain = append(chain, e)
 	}
+	parse, filter := chain[len(chain)-3], chain[len(chain)-2]
+	if r.spec.Inference.Enabled {
+		parse, filter = chain[len(chain)-5], chain[len(chain)-4]
+	}
+	// Parameter sets before every keyframe: a viewer or recorder can start at any keyframe.
+	if err := parse.SetProperty("config-interval", -1); err != nil {
+		return nil, err
+	}
+	if err := filter.SetProperty("caps", gst.NewCapsFromString("video/x-"+string(codec)+",stream-format=byte-stream,alignment=au")); err != nil {
+		return nil, err
+	}
+	r.tapAccessUnits(filter.GetStaticPad("src"), codec)
 	if r.spec.Inference.Enabled {
 		analyser := chain[len(chain)-1]
 		if err := analyser.SetProperty("model", r.spec.Inference.Model); err != nil {
@@ -140,6 +157,35 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 	}
 	r.setDecoder(decoderName)
 	return chain, nil
+}
+
+// tapAccessUnits hands every encoded access unit leaving pad to the AccessUnit hook, with its
+// running time and keyframe flag. A probe, not a tee: no extra thread or queue per stream.
+func (r *Run) tapAccessUnits(pad *gst.Pad, codec Codec) {
+	if r.hooks.OnAccessUnit == nil {
+		return
+	}
+	pad.AddProbe(gst.PadProbeTypeBuffer, func(pad *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
+		buf := info.GetBuffer() // borrowed: the probe holds no reference of its own
+		if buf == nil {
+			return gst.PadProbeOK
+		}
+		pts := uint64(buf.PresentationTimestamp())
+		if ev := pad.GetStickyEvent(gst.EventTypeSegment, 0); ev != nil {
+			pts = ev.ParseSegment().ToRunningTime(gst.FormatTime, pts)
+			release(ev)
+		}
+		mi := buf.Map(gst.MapRead)
+		data := bytes.Clone(unsafe.Slice((*byte)(mi.Data()), int(mi.Size())))
+		buf.Unmap()
+		r.hooks.OnAccessUnit(media.AccessUnit{
+			Codec:    string(codec),
+			PTS:      time.Duration(pts),
+			Keyframe: !buf.HasFlags(gst.BufferFlagDeltaUnit),
+			Data:     data,
+		})
+		return gst.PadProbeOK
+	})
 }
 
 // discard ends a stream pigweight does not use in a fakesink.

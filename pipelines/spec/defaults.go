@@ -32,6 +32,7 @@ func DefaultPipeline() Pipeline {
 		Source: Source{
 			Transport: TransportAuto,
 			Latency:   Duration(200 * time.Millisecond),
+			Watchdog:  Duration(10 * time.Second),
 			// The synthetic defaults are harmless for other source types, and filling them
 			// always means switching a pipeline's type never leaves zeros behind.
 			Synthetic: Synthetic{Width: 640, Height: 480, FPS: 15, Pigs: 8, Seed: 1},

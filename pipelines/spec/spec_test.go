@@ -147,7 +147,7 @@ pipelines:
 	p := cfg.Pipelines[0]
 	want := Pipeline{
 		Name: "barn",
-		Source: Source{Type: SourceRTSP, URI: "rtsp://cam.local/s", Transport: TransportTCP, Latency: ms(1500),
+		Source: Source{Type: SourceRTSP, URI: "rtsp://cam.local/s", Transport: TransportTCP, Latency: ms(1500), Watchdog: ms(10000),
 			Synthetic: DefaultPipeline().Source.Synthetic},
 		Decode:    DecodeSoftware,
 		Inference: Inference{Enabled: true, Model: "seg", Interval: 3},
@@ -217,7 +217,7 @@ models:
     size: 640
 `, []string{
 			"4 pipelines[0].colour: unknown field (known: name, source, decode, inference, outputs, restart)",
-			"7 pipelines[0].source.url: unknown field (known: type, uri, loop, transport, latency, synthetic)",
+			"7 pipelines[0].source.url: unknown field (known: type, uri, loop, transport, latency, watchdog, synthetic)",
 			"9 pipelines[0].source.synthetic.pig: unknown field (known: width, height, fps, pigs, seed)",
 			"12 pipelines[0].outputs[0].overlays: unknown field (known: type, overlay)",
 			"14 pipelines[0].restart.backoff: unknown field (known: backoff_min, backoff_max)",
@@ -565,7 +565,7 @@ func TestParsePipeline(t *testing.T) {
 				}
 			}, nil},
 		{"json unknown field", "{\"name\": \"a\",\n \"source\": {\"type\": \"synthetic\", \"url\": \"x\"}}", cfg, nil,
-			[]string{"2 source.url: unknown field (known: type, uri, loop, transport, latency, synthetic)"}},
+			[]string{"2 source.url: unknown field (known: type, uri, loop, transport, latency, watchdog, synthetic)"}},
 		{"json wrong type", `{"name": "a", "source": {"type": "synthetic", "synthetic": {"fps": "15"}}}`, cfg, nil,
 			[]string{"1 source.synthetic.fps: must be an integer"}},
 		{"json bare latency", `{"name": "a", "source": {"type": "synthetic", "latency": 200}}`, cfg, nil,

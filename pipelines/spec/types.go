@@ -74,6 +74,9 @@ type Source struct {
 	Transport Transport `yaml:"transport" json:"transport"`
 	// Latency is rtspsrc's jitter-buffer latency. Default 200ms.
 	Latency Duration `yaml:"latency" json:"latency"`
+	// Watchdog restarts the pipeline when no video frame has come out of it for this long,
+	// even if the connection looks alive (a camera that stalls). Default 10s; 0 disables it.
+	Watchdog Duration `yaml:"watchdog" json:"watchdog"`
 	// Synthetic configures the generated demo pen (type synthetic only).
 	Synthetic Synthetic `yaml:"synthetic" json:"synthetic"`
 }

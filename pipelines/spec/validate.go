@@ -292,6 +292,9 @@ func (v *validator) source(path string, s *Source) {
 	if s.Loop && known && s.Type != SourceFile {
 		v.add(at("loop"), "only applies to file sources")
 	}
+	if w := s.Watchdog.D(); w != 0 && (w < time.Second || w > time.Hour) {
+		v.add(at("watchdog"), "must be 0 (off) or between 1s and 1h")
+	}
 	if l := s.Latency.D(); l < 0 || l > maxLatency {
 		v.add(at("latency"), "must be between 0s and %s", maxLatency)
 	}

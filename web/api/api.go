@@ -60,6 +60,9 @@ type Options struct {
 	// Models reports the loaded models with their metrics, for GET /api/v1/models: a JSON
 	// array (kept as any so that this package needs no ONNX Runtime types). Nil: no models.
 	Models func() any
+	// Reload re-reads the configuration file and applies it (POST /api/v1/reload); its result
+	// is answered as JSON, spec.Errors as 400. Nil: the route answers 501.
+	Reload func() (any, error)
 }
 
 // server holds what the handlers share. It is immutable after New.
@@ -68,6 +71,7 @@ type server struct {
 	parse     func(body []byte) (spec.Pipeline, error)
 	system    func() System
 	models    func() any
+	reload    func() (any, error)
 	log       *slog.Logger
 	version   string
 	openapi   []byte
@@ -85,6 +89,7 @@ func New(opts Options) *fiber.App {
 		parse:     opts.ParsePipeline,
 		system:    opts.System,
 		models:    opts.Models,
+		reload:    opts.Reload,
 		log:       log.With("component", "api"),
 		version:   opts.Version,
 	}
@@ -144,6 +149,7 @@ func New(opts Options) *fiber.App {
 	v1.Post("/pipelines/:name/restart", s.act(Pipelines.Restart))
 	v1.Get("/pipelines/:name/detections", s.detections)
 	v1.Get("/models", s.listModels)
+	v1.Post("/reload", s.reloadConfig)
 
 	app.Get("/docs", s.docs)
 	app.Get("/", s.uiIndex)
@@ -243,6 +249,18 @@ func (s *server) listModels(c *fiber.Ctx) error {
 		models = s.models()
 	}
 	return c.Status(fiber.StatusOK).JSON(models)
+}
+
+// reloadConfig applies the configuration file again, as SIGHUP does.
+func (s *server) reloadConfig(c *fiber.Ctx) error {
+	if s.reload == nil {
+		return &requestError{status: fiber.StatusNotImplemented, msg: "this server has no configuration file to reload"}
+	}
+	res, err := s.reload()
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusOK).JSON(res)
 }
 
 func (s *server) remove(c *fiber.Ctx) error {

@@ -177,6 +177,9 @@ func newTestApp(t *testing.T, f Pipelines, token string) *fiber.App {
 		Token:         token,
 		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Version:       "0.1.0-test",
+		Reload: func() (any, error) {
+			return pipelines.ReloadResult{Unchanged: []string{"pen2"}}, nil
+		},
 	})
 }
 

@@ -218,6 +218,24 @@ func openAPIPaths() obj {
 				},
 			},
 		},
+		"/api/v1/reload": obj{
+			"post": obj{
+				"operationId": "reload",
+				"tags":        []string{"system"},
+				"summary":     "Reload the configuration file",
+				"description": "Re-reads the configuration file (as SIGHUP does) and applies its pipelines: new ones start, " +
+					"removed ones stop, changed ones restart, the rest and pipelines added through the API are left alone. " +
+					"An invalid file changes nothing and its problems come back as a 400.",
+				"security": bearer(),
+				"responses": obj{
+					"200": obj{"description": "What changed, by pipeline name.", "content": jsonContent(schemaRef("ReloadResult"))},
+					"400": responseRef("BadRequest"),
+					"401": responseRef("Unauthorized"),
+					"500": responseRef("InternalError"),
+					"501": responseRef("NotImplemented"),
+				},
+			},
+		},
 		"/api/v1/openapi.json": obj{
 			"get": obj{
 				"operationId": "getOpenAPI",
@@ -360,6 +378,12 @@ func openAPISchemas() obj {
 			"description": "starting → playing; on an error, retrying (backoff) → starting; stopped when asked or at the end of a non-looping file; failed when a restart cannot help.",
 			"enum":        []string{"starting", "playing", "retrying", "stopped", "failed"},
 		},
+		"ReloadResult": object("What a reload changed.", []string{"added", "removed", "restarted", "unchanged"}, obj{
+			"added":     obj{"type": "array", "items": obj{"type": "string"}},
+			"removed":   obj{"type": "array", "items": obj{"type": "string"}},
+			"restarted": obj{"type": "array", "items": obj{"type": "string"}},
+			"unchanged": obj{"type": "array", "items": obj{"type": "string"}},
+		}),
 		"Detections": object("A pipeline's latest analysed frame.", []string{"pts", "frame", "time", "detections"}, obj{
 			"pts":        integer("Presentation timestamp of the frame, in nanoseconds."),
 			"frame":      integer("Index of the frame in the stream since the pipeline (re)started, from 0."),
@@ -377,16 +401,17 @@ func openAPISchemas() obj {
 		"Status": object("A snapshot of one pipeline.",
 			[]string{"name", "state", "since", "decoder", "frames", "fps", "restarts", "last_error", "spec"},
 			obj{
-				"name":       str(""),
-				"state":      schemaRef("State"),
-				"since":      obj{"type": "string", "format": "date-time", "description": "When the pipeline entered its state."},
-				"decoder":    str("Decoder element the last start chose, e.g. avdec_h264 or nvh264dec; empty before the stream's caps are known."),
-				"frames":     obj{"type": "integer", "format": "int64", "minimum": 0, "description": "Frames decoded since the pipeline was added."},
-				"fps":        obj{"type": "number", "format": "double", "description": "Recent decoded frames per second."},
-				"restarts":   integer("How often the pipeline was restarted after an error."),
-				"last_error": str("The last error; empty when there was none."),
-				"next_retry": obj{"type": "string", "format": "date-time", "description": "When a retrying pipeline starts again; absent otherwise."},
-				"spec":       schemaRef("Pipeline"),
+				"name":         str(""),
+				"state":        schemaRef("State"),
+				"since":        obj{"type": "string", "format": "date-time", "description": "When the pipeline entered its state."},
+				"decoder":      str("Decoder element the last start chose, e.g. avdec_h264 or nvh264dec; empty before the stream's caps are known."),
+				"frames":       obj{"type": "integer", "format": "int64", "minimum": 0, "description": "Frames decoded since the pipeline was added."},
+				"fps":          obj{"type": "number", "format": "double", "description": "Recent decoded frames per second."},
+				"bitrate_kbps": obj{"type": "number", "format": "double", "description": "Recent bitrate of the encoded stream as it arrives, in kbit/s."},
+				"restarts":     integer("How often the pipeline was restarted after an error."),
+				"last_error":   str("The last error; empty when there was none."),
+				"next_retry":   obj{"type": "string", "format": "date-time", "description": "When a retrying pipeline starts again; absent otherwise."},
+				"spec":         schemaRef("Pipeline"),
 			}),
 		"Pipeline": object("One pipeline, as in the config file's `pipelines:` list.", []string{"name", "source"}, obj{
 			"name":      str("Unique name; used in URLs."),
@@ -402,6 +427,7 @@ func openAPISchemas() obj {
 			"loop":      boolean("Start a file source again at its end."),
 			"transport": enum("For rtsp. auto tries UDP, then TCP. Default auto.", "auto", "tcp", "udp"),
 			"latency":   duration("rtspsrc's jitter-buffer latency. Default 200ms."),
+			"watchdog":  duration("Restart when no video frame came out for this long, even if the connection looks alive. Default 10s; 0 disables it."),
 			"synthetic": schemaRef("Synthetic"),
 		}),
 		"Synthetic": object("The generated demo pen (source type synthetic).", nil, obj{

@@ -258,6 +258,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 	types := map[string]reflect.Type{
 		"Status":       reflect.TypeFor[pipelines.Status](),
 		"Detections":   reflect.TypeFor[pipelines.Detections](),
+		"ReloadResult": reflect.TypeFor[pipelines.ReloadResult](),
 		"Detection":    reflect.TypeFor[detect.Detection](),
 		"Pipeline":     reflect.TypeFor[spec.Pipeline](),
 		"Source":       reflect.TypeFor[spec.Source](),
