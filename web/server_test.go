@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,13 +31,18 @@ const token = "s3cret-token"
 
 // server runs the API over a real manager and real GStreamer pipelines on 127.0.0.1:0.
 func server(t *testing.T) string {
+	return serverWithLog(t, nil)
+}
+
+func serverWithLog(t *testing.T, log *slog.Logger) string {
 	t.Helper()
 	cfg := &spec.Config{}
-	rt := &graph.Runtime{}
+	rt := &graph.Runtime{Log: log}
 	m := pipelines.NewManager(pipelines.RuntimeFunc(func(p spec.Pipeline, hooks media.Hooks) (pipelines.Run, error) {
 		return rt.Start(p, hooks)
-	}), nil)
+	}), log)
 	app := api.New(api.Options{
+		Logger:        log,
 		Pipelines:     m,
 		ParsePipeline: func(body []byte) (spec.Pipeline, error) { return spec.ParsePipeline("request", body, cfg) },
 		System:        func() api.System { return api.System{GStreamer: graph.Version(), NVDEC: graph.NVDEC()} },
@@ -164,5 +172,57 @@ source: {type: synthetic, synthetic: {width: 160, height: 120, fps: 30, pigs: 4}
 	}
 	if code, body := do(t, "GET", base+"/api/v1/system", "", false); code != http.StatusOK || !strings.Contains(string(body), "GStreamer 1.") {
 		t.Fatalf("GET system: %d %s", code, body)
+	}
+}
+
+// lockedBuffer collects log output from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A camera's password never leaves the process: not in logs, status, errors or the API.
+func TestCredentialsNeverShow(t *testing.T) {
+	var logs lockedBuffer
+	base := serverWithLog(t, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	const password = "pa55-Secret"
+	body := `{"name": "cam", "source": {"type": "rtsp", "uri": "rtsp://admin:` + password + `@127.0.0.1:1/stream"}, "restart": {"backoff_min": "100ms", "backoff_max": "200ms"}}`
+	if code, resp := do(t, "POST", base+"/api/v1/pipelines", body, true); code != http.StatusCreated || strings.Contains(string(resp), password) {
+		t.Fatalf("POST: %d %s", code, resp)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st := getStatus(t, base, "cam")
+		if st.Restarts >= 2 && st.LastError != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("camera never failed twice: %+v", st)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, path := range []string{"/api/v1/pipelines", "/api/v1/pipelines/cam"} {
+		code, resp := do(t, "GET", base+path, "", false)
+		if code != http.StatusOK || strings.Contains(string(resp), password) || !strings.Contains(string(resp), "rtsp://***") {
+			t.Errorf("GET %s: %d %s", path, code, resp)
+		}
+	}
+	if strings.Contains(logs.String(), password) {
+		t.Errorf("the password is in the log:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "retrying") {
+		t.Errorf("the log does not show the retries:\n%s", logs.String())
 	}
 }
