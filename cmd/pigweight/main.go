@@ -20,6 +20,8 @@ usage:
   pigweight serve  [--config FILE] [--listen ADDR] [--data DIR] [--log-level LEVEL]
   pigweight doctor [--config FILE]
   pigweight model  demo|bench -o FILE
+  pigweight bench  [--model models/bench.onnx] [--out bench/results.json]
+  pigweight simcam [--listen 127.0.0.1:8554] [--path /pen] [--user U] [--file F] [fault flags]
   pigweight version
 `
 
@@ -41,6 +43,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return doctor(args[1:], stdout, stderr)
 	case "model":
 		return modelCmd(args[1:], stdout, stderr)
+	case "simcam":
+		return simcamCmd(args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "pigweight", version)
 		return 0
