@@ -206,3 +206,66 @@ func TestDoctorFailsWithAFix(t *testing.T) {
 		t.Fatalf("doctor exit %d, want a failure with a fix:\n%s", code, stdout.String())
 	}
 }
+
+// Editing the config file and sending SIGHUP restarts only what changed.
+func TestSIGHUPReloadsOnlyWhatChanged(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "pens.yaml")
+	pen := func(name string, seed int) string {
+		return fmt.Sprintf("  - name: %s\n    source: {type: synthetic, synthetic: {width: 160, height: 120, fps: 15, pigs: 4, seed: %d}}\n", name, seed)
+	}
+	write := func(body string) {
+		if err := os.WriteFile(cfg, []byte("pipelines:\n"+body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(pen("kept", 1) + pen("changed", 1) + pen("removed", 1))
+	srv := startServer(t, "--config", cfg)
+	type status struct {
+		Name  string
+		State string
+		Since time.Time
+		Spec  struct{ Source struct{ Synthetic struct{ Seed int } } }
+	}
+	statuses := func() map[string]status {
+		var list []status
+		if code := srv.getJSON(t, "/api/v1/pipelines", &list); code != http.StatusOK {
+			t.Fatalf("GET /api/v1/pipelines: %d", code)
+		}
+		out := map[string]status{}
+		for _, st := range list {
+			out[st.Name] = st
+		}
+		return out
+	}
+	waitFor := func(what string, cond func(map[string]status) bool) map[string]status {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			sts := statuses()
+			if cond(sts) {
+				return sts
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s: %+v\n%s", what, sts, srv.logs.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	before := waitFor("three playing", func(s map[string]status) bool {
+		return len(s) == 3 && s["kept"].State == "playing" && s["changed"].State == "playing" && s["removed"].State == "playing"
+	})
+
+	write(pen("kept", 1) + pen("changed", 7) + pen("added", 1))
+	if err := srv.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	after := waitFor("the reload", func(s map[string]status) bool {
+		_, removed := s["removed"]
+		return !removed && s["added"].State == "playing" && s["changed"].Spec.Source.Synthetic.Seed == 7
+	})
+	if !after["kept"].Since.Equal(before["kept"].Since) {
+		t.Errorf("the unchanged pipeline was restarted: since %v → %v", before["kept"].Since, after["kept"].Since)
+	}
+	srv.stop(t)
+}
