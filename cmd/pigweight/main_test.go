@@ -225,7 +225,9 @@ func TestSIGHUPReloadsOnlyWhatChanged(t *testing.T) {
 		Name  string
 		State string
 		Since time.Time
-		Spec  struct{ Source struct{ Synthetic struct{ Seed int } } }
+		Spec  struct {
+			Source struct{ Synthetic struct{ Seed int } }
+		}
 	}
 	statuses := func() map[string]status {
 		var list []status
