@@ -25,8 +25,15 @@ type Server struct {
 	log  *slog.Logger
 }
 
-// Listen binds addr (e.g. 127.0.0.1:8080, or 127.0.0.1:0 for a free port) for app.
-func Listen(addr string, app *fiber.App, log *slog.Logger) (*Server, error) {
+// Route is a net/http handler served beside the Fiber app: WebSocket signalling needs
+// http.Hijacker, which fasthttp lacks, and WHEP is plain HTTP with SDP bodies.
+type Route struct {
+	Pattern string // a net/http ServeMux pattern, e.g. "/ws" or "/whep/"
+	Handler http.Handler
+}
+
+// Listen binds addr (e.g. 127.0.0.1:8080, or 127.0.0.1:0 for a free port) for app and routes.
+func Listen(addr string, app *fiber.App, log *slog.Logger, routes ...Route) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -36,6 +43,9 @@ func Listen(addr string, app *fiber.App, log *slog.Logger) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/", limitBody(adaptor.FiberApp(app), api.MaxBodyBytes))
+	for _, r := range routes {
+		mux.Handle(r.Pattern, r.Handler)
+	}
 	return &Server{
 		http: &http.Server{
 			Handler:           mux,

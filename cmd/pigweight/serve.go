@@ -108,7 +108,13 @@ func serve(args []string, stderr io.Writer) int {
 		Models:  func() any { return modelInfos(engines) },
 		Reload:  func() (any, error) { return reload(f, cfg, manager, log) },
 	})
-	srv, err := web.Listen(cfg.Server.Listen, app, log)
+	viewers, err := newViewerRoutes(manager, log)
+	if err != nil {
+		log.Error("cannot set up WebRTC", "err", err)
+		return 1
+	}
+	defer viewers.close()
+	srv, err := web.Listen(cfg.Server.Listen, app, log, viewers.routes...)
 	if err != nil {
 		log.Error("cannot listen; is another pigweight running? set server.listen or --listen", "err", err)
 		return 1
@@ -152,6 +158,8 @@ wait:
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
+	// WebSockets are hijacked connections that Shutdown does not track: close them first.
+	viewers.close()
 	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Warn("HTTP shutdown", "err", err)
 	}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pigweight/pigweight/signaling/fanout/fanouttest"
+)
+
+// A Go (Pion) WHEP client pulls the demo pen from a running server and receives frames,
+// starting with a keyframe at once (the hub's cached one).
+func TestWHEPClientReceivesTheDemoPen(t *testing.T) {
+	srv := startServer(t, "--config", defaultConfigWithModel(t))
+	api, err := fanouttest.NewAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := fanouttest.NewClient(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	offer, err := client.Offer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pipeline needs a moment to produce its first keyframe after start-up.
+	var answer []byte
+	var location string
+	for {
+		resp, err := http.Post(srv.base+"/whep/demo-pen", "application/sdp", strings.NewReader(offer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusCreated {
+			location = resp.Header.Get("Location")
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("WHEP POST: %d %s", resp.StatusCode, answer)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	answered := time.Now()
+	if err := client.SetAnswer(string(answer)); err != nil {
+		t.Fatal(err)
+	}
+	var first time.Duration
+	for i := 0; i < 30; i++ {
+		select {
+		case f := <-client.Frames():
+			if i == 0 {
+				first = time.Since(answered)
+				if !f.Keyframe {
+					t.Error("the first frame is not a keyframe")
+				}
+			}
+		case <-ctx.Done():
+			t.Fatalf("only %d frames over WHEP", i)
+		}
+	}
+	t.Logf("first frame %v after the answer", first.Round(time.Millisecond))
+
+	req, _ := http.NewRequest("DELETE", srv.base+location, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE %s: %v %v", location, resp, err)
+	}
+	resp.Body.Close()
+	resp, err = http.Post(srv.base+"/whep/no-such-pen", "application/sdp", strings.NewReader(offer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown stream: %d", resp.StatusCode)
+	}
+	srv.stop(t)
+}

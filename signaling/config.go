@@ -1,0 +1,76 @@
+package signaling
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config tunes the WebSocket sessions. The zero value is usable: every zero field takes its
+// default.
+type Config struct {
+	// AllowedOrigins lists the origins ("https://pens.example.com", scheme and host[:port],
+	// compared without regard to case) that may open a socket besides the server's own host;
+	// "*" allows any. Empty: same host only, that is the Origin header's host must equal the
+	// request's Host. A request without an Origin header (not a browser) is allowed.
+	AllowedOrigins []string
+	// MaxMessageBytes is the largest message the server reads; a bigger one closes the socket
+	// with 1009 (message too big). Default 128 KiB, which leaves room for a 64 KiB SDP.
+	MaxMessageBytes int64
+	// PingInterval is how often the server pings an idle socket. Default 10 s; it must be
+	// shorter than PongWait.
+	PingInterval time.Duration
+	// PongWait is how long the server waits for any frame (a pong, a message) before it drops
+	// the peer as dead. Default 30 s.
+	PongWait time.Duration
+	// WriteWait bounds each write to the socket. Default 5 s.
+	WriteWait time.Duration
+	// MaxViewersPerSocket bounds the viewers one socket may hold at once. Default 16.
+	MaxViewersPerSocket int
+	// MaxQueuedMessages bounds the messages waiting to be written to one socket (and the
+	// candidates of one viewer waiting for its offer). A client that does not read is
+	// disconnected (close code 1013) rather than buffered without end. Default 256.
+	MaxQueuedMessages int
+}
+
+// Defaults.
+const (
+	DefaultMaxMessageBytes     = 128 << 10
+	DefaultPingInterval        = 10 * time.Second
+	DefaultPongWait            = 30 * time.Second
+	DefaultWriteWait           = 5 * time.Second
+	DefaultMaxViewersPerSocket = 16
+	DefaultMaxQueuedMessages   = 256
+)
+
+// WithDefaults returns c with each zero (or negative) field set to its default.
+func (c Config) WithDefaults() Config {
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.PongWait <= 0 {
+		c.PongWait = DefaultPongWait
+	}
+	if c.WriteWait <= 0 {
+		c.WriteWait = DefaultWriteWait
+	}
+	if c.MaxViewersPerSocket <= 0 {
+		c.MaxViewersPerSocket = DefaultMaxViewersPerSocket
+	}
+	if c.MaxQueuedMessages <= 0 {
+		c.MaxQueuedMessages = DefaultMaxQueuedMessages
+	}
+	return c
+}
+
+// Validate reports a configuration that cannot work, after defaults: a ping interval that is
+// not shorter than the pong wait would drop healthy idle sockets.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	if c.PingInterval >= c.PongWait {
+		return fmt.Errorf("signaling: ping interval %v must be shorter than pong wait %v", c.PingInterval, c.PongWait)
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package signaling
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/pigweight/pigweight/signaling/fanout"
+)
+
+// HubSource finds the fan-out hub of a stream.
+type HubSource interface {
+	Hub(stream string) (*fanout.Hub, bool)
+}
+
+// PeerViewers creates real viewers: a Pion peer connection per viewer, joined to its stream's
+// hub, offered to the browser by the server.
+type PeerViewers struct {
+	API    *webrtc.API
+	Config webrtc.Configuration
+	Hubs   HubSource
+}
+
+// Join implements Viewers.
+func (pv *PeerViewers) Join(stream string, onCandidate func(*webrtc.ICECandidateInit)) (Viewer, string, error) {
+	hub, ok := pv.Hubs.Hub(stream)
+	if !ok {
+		return nil, "", fmt.Errorf("%w: %q", ErrUnknownStream, stream)
+	}
+	pc, err := pv.API.NewPeerConnection(pv.Config)
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := hub.Join(pc)
+	if err != nil {
+		pc.Close()
+		return nil, "", err
+	}
+	pv2 := &peerViewer{pc: pc, hub: hub, viewer: v}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			onCandidate(nil)
+			return
+		}
+		init := c.ToJSON()
+		onCandidate(&init)
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			v.Connected()
+		case webrtc.PeerConnectionStateFailed:
+			pv2.Close()
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err == nil {
+		err = pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		pv2.Close()
+		return nil, "", err
+	}
+	return pv2, offer.SDP, nil
+}
+
+// peerViewer is one browser's peer connection on a hub.
+type peerViewer struct {
+	pc     *webrtc.PeerConnection
+	hub    *fanout.Hub
+	viewer *fanout.Viewer
+	once   sync.Once
+}
+
+func (p *peerViewer) Answer(sdp string) error {
+	return p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp})
+}
+
+func (p *peerViewer) AddCandidate(c webrtc.ICECandidateInit) error {
+	return p.pc.AddICECandidate(c)
+}
+
+// Close leaves the hub and closes the connection; the socket's end and a failed connection
+// may both call it.
+func (p *peerViewer) Close() error {
+	var err error
+	p.once.Do(func() {
+		p.hub.Leave(p.viewer)
+		err = p.pc.Close()
+	})
+	return err
+}
