@@ -121,7 +121,7 @@ func RequiredElements(p spec.Pipeline) []string {
 	}
 	need = append(need, "appsink")
 	if p.Inference.Enabled {
-		need = append(need, "videoconvert")
+		need = append(need, "queue", "videoconvert")
 	}
 	for _, codec := range []Codec{H264, H265} {
 		if p.Source.Type == spec.SourceSynthetic && codec != H264 {

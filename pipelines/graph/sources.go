@@ -108,7 +108,7 @@ func (r *Run) onEncodedPad(pad *gst.Pad, sink *gst.Element, codecOf func(caps st
 	}
 }
 
-// decodeChain makes (depayloader →) parser → capsfilter → decoder (→ videoconvert → pwinfer)
+// decodeChain makes (depayloader →) parser → capsfilter → decoder (→ queue → videoconvert → pwinfer)
 // for codec and records the decoder chosen. The capsfilter pins the parser's output to Annex B
 // access units, which the access-unit tap hands on as they are.
 func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
@@ -116,42 +116,46 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 	if err != nil {
 		return nil, err
 	}
-	var factories []string
-	if rtp {
-		factories = append(factories, "rtp"+string(codec)+"depay")
-	}
-	factories = append(factories, string(codec)+"parse", "capsfilter", decoderName)
-	if r.spec.Inference.Enabled {
-		// videoconvert passes I420/NV12 through untouched and converts anything else the
-		// decoder may produce (10-bit, 4:4:4) to what pwinfer reads.
-		factories = append(factories, "videoconvert", infer.ElementName)
-	}
-	chain := make([]*gst.Element, 0, len(factories))
-	for _, f := range factories {
-		e, err := makeElement(f)
+	var chain []*gst.Element
+	add := func(factory string, props ...prop) (*gst.Element, error) {
+		e, err := makeElement(factory, props...)
 		if err != nil {
 			return nil, &PermanentError{err}
 		}
 		chain = append(chain, e)
+		return e, nil
 	}
-	parse, filter := chain[len(chain)-3], chain[len(chain)-2]
-	if r.spec.Inference.Enabled {
-		parse, filter = chain[len(chain)-5], chain[len(chain)-4]
+	if rtp {
+		if _, err := add("rtp" + string(codec) + "depay"); err != nil {
+			return nil, err
+		}
 	}
 	// Parameter sets before every keyframe: a viewer or recorder can start at any keyframe.
-	if err := parse.SetProperty("config-interval", -1); err != nil {
+	if _, err := add(string(codec)+"parse", prop{"config-interval", -1}); err != nil {
 		return nil, err
 	}
-	if err := filter.SetProperty("caps", gst.NewCapsFromString("video/x-"+string(codec)+",stream-format=byte-stream,alignment=au")); err != nil {
+	filter, err := add("capsfilter", prop{"caps", gst.NewCapsFromString("video/x-" + string(codec) + ",stream-format=byte-stream,alignment=au")})
+	if err != nil {
 		return nil, err
 	}
 	r.tapAccessUnits(filter.GetStaticPad("src"), codec)
+	if _, err := add(decoderName); err != nil {
+		return nil, err
+	}
 	if r.spec.Inference.Enabled {
-		analyser := chain[len(chain)-1]
-		if err := analyser.SetProperty("model", r.spec.Inference.Model); err != nil {
+		// A frame that waits for inference must not hold up the decoder and the source (an
+		// RTSP camera would lose packets): the queue keeps the newest two decoded frames and
+		// drops older ones when inference is behind. videoconvert passes I420/NV12 through
+		// untouched and converts anything else (10-bit, 4:4:4) to what pwinfer reads.
+		queue, err := add("queue", prop{"max-size-buffers", uint(2)}, prop{"max-size-bytes", uint(0)}, prop{"max-size-time", uint64(0)})
+		if err != nil {
 			return nil, err
 		}
-		if err := analyser.SetProperty("interval", uint(r.spec.Inference.Interval)); err != nil {
+		setEnum(queue, "leaky", "downstream")
+		if _, err := add("videoconvert"); err != nil {
+			return nil, err
+		}
+		if _, err := add(infer.ElementName, prop{"model", r.spec.Inference.Model}, prop{"interval", uint(r.spec.Inference.Interval)}); err != nil {
 			return nil, err
 		}
 	}
