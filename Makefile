@@ -10,7 +10,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export PIGWEIGHT_ONNXRUNTIME ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
 
 # Packages that must build without cgo (no GStreamer, no ONNX Runtime): see DESIGN.md.
-PURE_PACKAGES := ./pipelines ./pipelines/spec ./pipelines/pen ./web/api ./web/ui ./elements/batch ./elements/detect ./elements/onnx
+PURE_PACKAGES := ./pipelines ./pipelines/spec ./pipelines/pen ./pipelines/media ./web/api ./web/ui ./elements/batch ./elements/detect ./elements/onnx ./signaling/...
 
 .PHONY: all deps build models run test vet bench clean
 
@@ -40,6 +40,11 @@ vet:
 	$(GO) vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+
+# Inference throughput, raw ONNX Runtime vs through live pwinfer pipelines, printed and written
+# to bench/results.json (a few minutes). Narrow it with e.g. BENCH_FLAGS="--batches 1,2 --streams 1,4".
+bench: models/bench.onnx
+	./$(BIN) bench --model models/bench.onnx --out bench/results.json $(BENCH_FLAGS)
 
 test: deps vet
 	CGO_ENABLED=0 $(GO) build $(PURE_PACKAGES)

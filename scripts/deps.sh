@@ -9,6 +9,10 @@ ort_version=1.30.0
 ort_sha256=ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23
 ort_dir="$root/third_party/onnxruntime"
 ort_lib="$ort_dir/libonnxruntime.so.1"
+# playwright-core drives the Debian chromium in the browser tests (web/ui/browser_test.go); it
+# never downloads a browser. Installed under a git-ignored folder, not the repository's root.
+playwright_version=1.65.1
+node_dir="$root/third_party/node"
 
 debian_packages=(
   pkg-config gcc
@@ -72,5 +76,17 @@ install_onnxruntime() {
   log "ONNX Runtime $ort_version at $ort_lib"
 }
 
+install_playwright() {
+  local have="$node_dir/node_modules/playwright-core/package.json"
+  if [ -f "$have" ] && grep -q "\"version\": \"$playwright_version\"" "$have"; then
+    return 0
+  fi
+  command -v npm >/dev/null || { log "npm is needed to install playwright-core@$playwright_version"; exit 1; }
+  mkdir -p "$node_dir"
+  log "installing playwright-core@$playwright_version into $node_dir"
+  npm install --no-save --no-audit --no-fund --prefix "$node_dir" "playwright-core@$playwright_version"
+}
+
 install_debian_packages
 install_onnxruntime
+install_playwright

@@ -15,7 +15,8 @@ type HubSource interface {
 }
 
 // PeerViewers creates real viewers: a Pion peer connection per viewer, joined to its stream's
-// hub, offered to the browser by the server.
+// hub, offered to the browser by the server. Each offer also opens a DataChannel labelled
+// "detections" on which the hub sends the stream's analysed frames (fanout.DetectionsMessage).
 type PeerViewers struct {
 	API    *webrtc.API
 	Config webrtc.Configuration
@@ -32,11 +33,20 @@ func (pv *PeerViewers) Join(stream string, onCandidate func(*webrtc.ICECandidate
 	if err != nil {
 		return nil, "", err
 	}
+	// The channel goes into the offer with the video. Unordered and without retransmissions:
+	// a late overlay is useless, the next analysed frame replaces it.
+	ordered, retransmits := false, uint16(0)
+	dc, err := pc.CreateDataChannel(fanout.DetectionsLabel, &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &retransmits})
+	if err != nil {
+		pc.Close()
+		return nil, "", err
+	}
 	v, err := hub.Join(pc)
 	if err != nil {
 		pc.Close()
 		return nil, "", err
 	}
+	v.SetDetectionsChannel(dc)
 	pv2 := &peerViewer{pc: pc, hub: hub, viewer: v}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {

@@ -36,6 +36,11 @@ const benchModelName = "bench"
 // benchStartTimeout bounds how long a configuration's pipelines get to deliver their first frame.
 const benchStartTimeout = 60 * time.Second
 
+// disturbedAbove is the CPU, in cores, that other processes may use during a measurement
+// window before the window counts as disturbed: on a 2-core machine a quarter of a core taken
+// by someone else moves the figures by more than the differences they are meant to show.
+const disturbedAbove = 0.25
+
 // benchFlags are the settings of one `pigweight bench` run.
 type benchFlags struct {
 	model, out, provider, logLevel string
@@ -45,8 +50,11 @@ type benchFlags struct {
 	// repeats is how many raw runs each batch size gets; pipelineRepeats the same for each
 	// pipeline configuration. The median is reported.
 	repeats, pipelineRepeats int
-	batches, streams         []int
-	fps                      int
+	// retries is how many disturbed windows the whole run may throw away and measure again:
+	// a budget, so that a machine that stays busy does not stretch the run without bound.
+	retries          int
+	batches, streams []int
+	fps              int
 }
 
 func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
@@ -61,6 +69,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	fs.DurationVar(&f.warmUp, "warm-up", 3*time.Second, "how long pipelines run before they are measured")
 	fs.IntVar(&f.repeats, "repeats", 3, "raw runs per batch size (the median is reported)")
 	fs.IntVar(&f.pipelineRepeats, "pipeline-repeats", 1, "runs per pipeline configuration (the median is reported)")
+	fs.IntVar(&f.retries, "retries", 6, "windows disturbed by other processes that are measured again, at most, in the whole run (each costs --duration)")
 	fs.IntVar(&f.fps, "fps", 30, "frame rate of each synthetic stream; above what inference can take, so that it saturates")
 	fs.Func("batches", "batch sizes (raw) and max-batch values (pwinfer), comma-separated (default 1,2,4,8)", func(s string) (err error) {
 		f.batches, err = parseSizes(s)
@@ -89,6 +98,9 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	}
 	if f.repeats < 1 || f.pipelineRepeats < 1 {
 		problems = append(problems, "--repeats and --pipeline-repeats must be at least 1")
+	}
+	if f.retries < 0 {
+		problems = append(problems, "--retries must not be negative")
 	}
 	if f.fps < 1 {
 		problems = append(problems, "--fps must be at least 1")
@@ -143,11 +155,22 @@ type benchMachine struct {
 }
 
 type benchModel struct {
-	Path    string             `json:"path"`
-	SHA256  string             `json:"sha256"`
-	Bytes   int64              `json:"bytes"`
-	Input   model.TensorInfo   `json:"input"`
-	Outputs []model.TensorInfo `json:"outputs"`
+	Path    string        `json:"path"`
+	SHA256  string        `json:"sha256"`
+	Bytes   int64         `json:"bytes"`
+	Input   benchTensor   `json:"input"`
+	Outputs []benchTensor `json:"outputs"`
+}
+
+// benchTensor is a model input or output; -1 marks a dynamic dimension.
+type benchTensor struct {
+	Name  string  `json:"name"`
+	Shape []int64 `json:"shape"`
+	Type  string  `json:"type"`
+}
+
+func newBenchTensor(t model.TensorInfo) benchTensor {
+	return benchTensor{Name: t.Name, Shape: t.Shape, Type: t.Type}
 }
 
 type benchSettings struct {
@@ -155,6 +178,8 @@ type benchSettings struct {
 	WarmUpS         float64 `json:"warm_up_s"`
 	Repeats         int     `json:"repeats"`
 	PipelineRepeats int     `json:"pipeline_repeats"`
+	Retries         int     `json:"retries"`
+	DisturbedAbove  float64 `json:"disturbed_above_cores"`
 	StreamFPS       int     `json:"stream_fps"`
 	StreamSize      string  `json:"stream_size"`
 	MaxWaitMS       float64 `json:"max_wait_ms"`
@@ -172,8 +197,12 @@ type rawResult struct {
 	// CopyMSPerImage is what the engine adds per image before each run and this loop does not:
 	// copying a pre-processed image into the batch tensor.
 	CopyMSPerImage float64 `json:"copy_ms_per_image"`
-	// CPU is the process's CPU time over wall time, in cores.
-	CPU float64 `json:"cpu_cores"`
+	// CPU is the process's CPU time over wall time, in cores, and OthersCPU that of every
+	// other process, both over the runs kept. Disturbed says that OthersCPU passed
+	// disturbedAbove in a kept run even after retries: the figure is unreliable.
+	CPU       float64 `json:"cpu_cores"`
+	OthersCPU float64 `json:"others_cpu_cores"`
+	Disturbed bool    `json:"disturbed,omitempty"`
 }
 
 // pipelineResult is one configuration: N live synthetic pipelines sharing one engine.
@@ -204,9 +233,13 @@ type pipelineResult struct {
 	RunMS       float64 `json:"run_ms"`
 	QueueWaitMS float64 `json:"queue_wait_ms"`
 	// Busy is the share of the window the session spent running batches.
-	Busy     float64 `json:"busy"`
-	CPU      float64 `json:"cpu_cores"`
-	Restarts int     `json:"restarts,omitempty"`
+	Busy      float64 `json:"busy"`
+	CPU       float64 `json:"cpu_cores"`
+	OthersCPU float64 `json:"others_cpu_cores"`
+	Disturbed bool    `json:"disturbed,omitempty"`
+	// BaselineDisturbed says that a raw figure the ratios divide by was disturbed.
+	BaselineDisturbed bool `json:"baseline_disturbed,omitempty"`
+	Restarts          int  `json:"restarts,omitempty"`
 }
 
 // benchCmd measures inference throughput: ONNX Runtime alone in a tight loop, then through
@@ -249,8 +282,12 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	defer rt.Close()
 
-	b := &bench{flags: f, rt: rt, log: log, progress: stderr}
+	b := &bench{flags: f, rt: rt, log: log, progress: stderr, retriesLeft: f.retries}
 	res, err := b.run(ctx, append([]string{"pigweight", "bench"}, args...))
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "pigweight bench: interrupted; nothing written")
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "pigweight bench:", err)
 		return 1
@@ -275,6 +312,18 @@ type bench struct {
 	rt       *model.Runtime
 	log      *slog.Logger
 	progress io.Writer
+	// retriesLeft is what remains of flags.retries.
+	retriesLeft int
+}
+
+// retry reports whether a window that other processes used others cores of must be measured
+// again, and takes a retry from the budget if so.
+func (b *bench) retry(others float64) bool {
+	if others <= disturbedAbove || b.retriesLeft == 0 {
+		return false
+	}
+	b.retriesLeft--
+	return true
 }
 
 func (b *bench) run(ctx context.Context, command []string) (*benchResults, error) {
@@ -296,6 +345,8 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 			WarmUpS:         f.warmUp.Seconds(),
 			Repeats:         f.repeats,
 			PipelineRepeats: f.pipelineRepeats,
+			Retries:         f.retries,
+			DisturbedAbove:  disturbedAbove,
 			StreamFPS:       f.fps,
 			MaxWaitMS:       float64(spec.DefaultModel().MaxWait.D()) / float64(time.Millisecond),
 		},
@@ -333,6 +384,7 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 			}
 			r.RatioSameBatch = ratio(r.AnalysedPerS, raw[mb].ImagesPerS)
 			r.RatioEffectiveBatch = ratio(r.AnalysedPerS, raw[r.EffectiveBatch].ImagesPerS)
+			r.BaselineDisturbed = raw[mb].Disturbed || raw[r.EffectiveBatch].Disturbed
 			res.Pipelines = append(res.Pipelines, r)
 		}
 	}
@@ -350,7 +402,10 @@ func (b *bench) raw(ctx context.Context, size int, res *benchResults) (rawResult
 	}
 	defer sess.Close()
 	res.Machine.Provider = sess.Provider
-	res.Model.Input, res.Model.Outputs = sess.Input, sess.Outputs
+	res.Model.Input, res.Model.Outputs = newBenchTensor(sess.Input), nil
+	for _, o := range sess.Outputs {
+		res.Model.Outputs = append(res.Model.Outputs, newBenchTensor(o))
+	}
 	if err := sess.WarmUp(size); err != nil {
 		return rawResult{}, err
 	}
@@ -361,10 +416,10 @@ func (b *bench) raw(ctx context.Context, size int, res *benchResults) (rawResult
 	r := rawResult{Batch: size, CopyMSPerImage: copyCost(images)}
 	keep := func(int, []float32) {}
 	var times []time.Duration
-	cpu0, wall0 := cpuTime(), time.Now()
-	for i := range f.repeats {
-		done, start := 0, time.Now()
-		for time.Since(start) < f.duration {
+	for len(r.Runs) < f.repeats {
+		var runTimes []time.Duration
+		done, load0 := 0, takeLoad()
+		for time.Since(load0.at) < f.duration {
 			if err := ctx.Err(); err != nil {
 				return r, err
 			}
@@ -372,14 +427,24 @@ func (b *bench) raw(ctx context.Context, size int, res *benchResults) (rawResult
 			if _, err := sess.Run(size, keep); err != nil {
 				return r, err
 			}
-			times = append(times, time.Since(t))
+			runTimes = append(runTimes, time.Since(t))
 			done += size
 		}
-		rate := float64(done) / time.Since(start).Seconds()
+		load1 := takeLoad()
+		rate := float64(done) / load1.at.Sub(load0.at).Seconds()
+		cpu, others := load0.until(load1)
+		fmt.Fprintf(b.progress, "raw      batch %d  run %d/%d: %.2f images/s", size, len(r.Runs)+1, f.repeats, rate)
+		if b.retry(others) {
+			fmt.Fprintf(b.progress, " (other processes used %.2f cores: measuring again)\n", others)
+			continue
+		}
+		fmt.Fprintln(b.progress)
 		r.Runs = append(r.Runs, rate)
-		fmt.Fprintf(b.progress, "raw      batch %d  run %d/%d: %.2f images/s\n", size, i+1, f.repeats, rate)
+		times = append(times, runTimes...)
+		r.CPU += cpu / float64(f.repeats)
+		r.OthersCPU += others / float64(f.repeats)
+		r.Disturbed = r.Disturbed || others > disturbedAbove
 	}
-	r.CPU = (cpuTime() - cpu0).Seconds() / time.Since(wall0).Seconds()
 	r.ImagesPerS = median(r.Runs)
 	r.BatchMS = ms(medianDuration(times))
 	return r, nil
@@ -440,14 +505,14 @@ func (b *bench) pipelinesMedian(ctx context.Context, maxBatch, streams int, res 
 // benchSnapshot is the state of one configuration at one instant.
 type benchSnapshot struct {
 	at       time.Time
-	cpu      time.Duration
+	load     cpuLoad
 	info     infer.Info
 	frames   uint64
 	restarts int
 }
 
 func snapshot(eng *infer.Engine, mgr *pipelines.Manager) benchSnapshot {
-	s := benchSnapshot{at: time.Now(), cpu: cpuTime(), info: eng.Info()}
+	s := benchSnapshot{at: time.Now(), load: takeLoad(), info: eng.Info()}
 	for _, st := range mgr.List() {
 		s.frames += st.Frames
 		s.restarts += st.Restarts
@@ -504,17 +569,23 @@ func (b *bench) pipelines(ctx context.Context, maxBatch, streams int, res *bench
 	if err := sleepCtx(ctx, f.warmUp); err != nil {
 		return pipelineResult{}, err
 	}
-	s0 := snapshot(eng, mgr)
-	if err := sleepCtx(ctx, f.duration); err != nil {
-		return pipelineResult{}, err
+	var r pipelineResult
+	for {
+		s0 := snapshot(eng, mgr)
+		if err := sleepCtx(ctx, f.duration); err != nil {
+			return pipelineResult{}, err
+		}
+		r = measure(s0, snapshot(eng, mgr), maxBatch, streams)
+		if !b.retry(r.OthersCPU) {
+			break
+		}
+		fmt.Fprintf(b.progress, "pwinfer  max-batch %d  streams %d: other processes used %.2f cores: measuring again\n", maxBatch, streams, r.OthersCPU)
 	}
-	s1 := snapshot(eng, mgr)
 	for _, st := range mgr.List() {
 		if st.Decoder != "" {
 			res.Machine.Decoder = st.Decoder
 		}
 	}
-	r := measure(s0, s1, maxBatch, streams)
 	if r.Restarts > 0 {
 		b.log.Warn("pipelines restarted during the measurement: the figures are low", "restarts", r.Restarts)
 	}
@@ -537,10 +608,11 @@ func measure(s0, s1 benchSnapshot, maxBatch, streams int) pipelineResult {
 		DeliveredFPS:   float64(s1.frames-s0.frames) / wall / float64(streams),
 		RunMS:          ms(m1.RunTime.P50),
 		QueueWaitMS:    ms(m1.QueueWait.P50),
-		CPU:            (s1.cpu - s0.cpu).Seconds() / wall,
 		Restarts:       s1.restarts - s0.restarts,
 	}
 	r.Runs = []float64{r.AnalysedPerS}
+	r.CPU, r.OthersCPU = s0.load.until(s1.load)
+	r.Disturbed = r.OthersCPU > disturbedAbove
 	r.SkippedPerS = float64(r.Skipped) / wall
 	if batches > 0 {
 		r.MeanBatch = float64(completed) / float64(batches)
@@ -632,13 +704,62 @@ func cpuModel() string {
 	return "unknown"
 }
 
-// cpuTime is the CPU time the process has used, user and system, over all its threads.
-func cpuTime() time.Duration {
+// cpuLoad is the CPU time used so far by this process and by the whole machine.
+type cpuLoad struct {
+	at      time.Time
+	self    time.Duration
+	machine time.Duration // 0 where /proc/stat cannot be read
+}
+
+func takeLoad() cpuLoad {
+	l := cpuLoad{at: time.Now(), machine: machineBusy()}
 	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err == nil {
+		l.self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return l
+}
+
+// until returns the cores this process and everything else on the machine kept busy between
+// l and later, on average.
+func (l cpuLoad) until(later cpuLoad) (self, others float64) {
+	wall := later.at.Sub(l.at).Seconds()
+	if wall <= 0 {
+		return 0, 0
+	}
+	self = (later.self - l.self).Seconds() / wall
+	if l.machine > 0 && later.machine > 0 {
+		others = max(0, (later.machine-l.machine).Seconds()/wall-self)
+	}
+	return self, others
+}
+
+// userHZ is the unit of /proc/stat: 100 ticks a second on every Linux architecture Go
+// supports.
+const userHZ = 100
+
+// machineBusy is the CPU time all cores have spent doing work (not idle, not waiting for I/O)
+// since boot, from the first line of /proc/stat; 0 if it cannot be read.
+func machineBusy() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
 		return 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	line, _, _ := strings.Cut(string(data), "\n")
+	fields := strings.Fields(line)
+	// cpu user nice system idle iowait irq softirq steal ...; guest time is inside user.
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		n, err := strconv.ParseInt(fields[i], 10, 64)
+		if err != nil {
+			return 0
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ
 }
 
 func ratio(a, b float64) float64 {
@@ -690,26 +811,40 @@ func printBench(w io.Writer, res *benchResults) {
 	fmt.Fprintf(w, "window:  %gs per run; raw median of %d; pipelines %s synthetic at %d fps, %gs warm-up, median of %d; max-wait %gms\n\n",
 		s.DurationS, s.Repeats, s.StreamSize, s.StreamFPS, s.WarmUpS, s.PipelineRepeats, s.MaxWaitMS)
 
+	disturbed := false
+	mark := func(d bool) string {
+		disturbed = disturbed || d
+		if d {
+			return "!"
+		}
+		return ""
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "raw batch\timages/s\truns\tms/batch\tcopy ms/img\tcpu cores\t")
+	fmt.Fprintln(tw, "raw batch\timages/s\truns\tms/batch\tcopy ms/img\tcpu\tothers' cpu\t")
 	for _, r := range res.Raw {
 		runs := make([]string, len(r.Runs))
 		for i, x := range r.Runs {
 			runs[i] = fmt.Sprintf("%.2f", x)
 		}
-		fmt.Fprintf(tw, "%d\t%.2f\t%s\t%.1f\t%.2f\t%.2f\t\n", r.Batch, r.ImagesPerS, strings.Join(runs, " "), r.BatchMS, r.CopyMSPerImage, r.CPU)
+		fmt.Fprintf(tw, "%d\t%.2f\t%s\t%.1f\t%.2f\t%.2f\t%.2f%s\t\n", r.Batch, r.ImagesPerS, strings.Join(runs, " "), r.BatchMS, r.CopyMSPerImage, r.CPU, r.OthersCPU, mark(r.Disturbed))
 	}
 	tw.Flush()
-	if len(res.Pipelines) == 0 {
-		return
+	if len(res.Pipelines) > 0 {
+		fmt.Fprintln(w)
+		printPipelines(w, res.Pipelines, mark)
 	}
-	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "max-batch\tstreams\tanalysed/s\tratio@B\tratio@min(B,N)\tmean batch\tpre ms\tskipped\tskipped/s\tfps/stream\trun ms\tqueue ms\tbusy\tcpu cores\t")
-	for _, r := range res.Pipelines {
-		fmt.Fprintf(tw, "%d\t%d\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%.2f\t%.1f\t%.0f\t%.0f\t%.2f\t%.2f\t\n",
-			r.MaxBatch, r.Streams, r.AnalysedPerS, r.RatioSameBatch, r.RatioEffectiveBatch, r.MeanBatch,
-			r.PreprocessMS, r.Skipped, r.SkippedPerS, r.DeliveredFPS, r.RunMS, r.QueueWaitMS, r.Busy, r.CPU)
+	if disturbed {
+		fmt.Fprintf(w, "\n! other processes used more than %.2f cores during this window (for a ratio: during its raw baseline's), even after retries: rerun on a quiet machine\n", disturbedAbove)
+	}
+}
+
+func printPipelines(w io.Writer, results []pipelineResult, mark func(bool) string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "max-batch\tstreams\tanalysed/s\tratio@B\tratio@min(B,N)\tmean batch\tpre ms\tskipped\tskipped/s\tfps/stream\trun ms\tqueue ms\tbusy\tcpu\tothers' cpu\t")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%d\t%d\t%.2f\t%.2f%s\t%.2f%s\t%.2f\t%.2f\t%d\t%.2f\t%.1f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f%s\t\n",
+			r.MaxBatch, r.Streams, r.AnalysedPerS, r.RatioSameBatch, mark(r.BaselineDisturbed), r.RatioEffectiveBatch, mark(r.BaselineDisturbed), r.MeanBatch,
+			r.PreprocessMS, r.Skipped, r.SkippedPerS, r.DeliveredFPS, r.RunMS, r.QueueWaitMS, r.Busy, r.CPU, r.OthersCPU, mark(r.Disturbed))
 	}
 	tw.Flush()
 }

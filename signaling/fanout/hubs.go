@@ -71,6 +71,10 @@ func (h *Hubs) Hub(stream string) (*Hub, bool) {
 		defer h.wg.Done()
 		hub.Run(h.ctx, sub.C)
 	}()
+	// A manager that analyses frames also feeds the viewers' detections channels.
+	if det, ok := h.src.(DetectionSource); ok {
+		h.wg.Go(func() { hub.PollDetections(h.ctx, det, DefaultDetectionsPoll) })
+	}
 	return hub, true
 }
 

@@ -40,14 +40,18 @@ type Viewer struct {
 	// keyframe.
 	needKeyframe bool
 
-	firstFrame        atomic.Int64 // unix nanoseconds; 0 until the first frame went out
-	frames            atomic.Uint64
-	packets           atomic.Uint64
-	bytes             atomic.Uint64
-	dropped           atomic.Uint64
-	keyframeRequests  atomic.Uint64
-	keyframeResends   atomic.Uint64
-	writeErrors       atomic.Uint64
+	firstFrame       atomic.Int64 // unix nanoseconds; 0 until the first frame went out
+	frames           atomic.Uint64
+	packets          atomic.Uint64
+	bytes            atomic.Uint64
+	dropped          atomic.Uint64
+	keyframeRequests atomic.Uint64
+	keyframeResends  atomic.Uint64
+	writeErrors      atomic.Uint64
+	// detections is the viewer's DataChannel for detections; nil when it has none.
+	detections        atomic.Pointer[webrtc.DataChannel]
+	detectionsSent    atomic.Uint64
+	detectionsDropped atomic.Uint64
 	beforeQueuedFrame func() // test hook: runs in the writer before each queued frame
 
 	// The writer goroutine's own state.
@@ -110,16 +114,18 @@ func (v *Viewer) Dropped() uint64 { return v.dropped.Load() }
 // Stats is a snapshot of the viewer's counters.
 func (v *Viewer) Stats() ViewerStats {
 	return ViewerStats{
-		ID:               v.id,
-		Joined:           v.joined,
-		FirstFrameSent:   v.FirstFrameSent(),
-		Frames:           v.frames.Load(),
-		Packets:          v.packets.Load(),
-		Bytes:            v.bytes.Load(),
-		Dropped:          v.dropped.Load(),
-		KeyframeRequests: v.keyframeRequests.Load(),
-		KeyframeResends:  v.keyframeResends.Load(),
-		WriteErrors:      v.writeErrors.Load(),
+		ID:                v.id,
+		Joined:            v.joined,
+		FirstFrameSent:    v.FirstFrameSent(),
+		Frames:            v.frames.Load(),
+		Packets:           v.packets.Load(),
+		Bytes:             v.bytes.Load(),
+		Dropped:           v.dropped.Load(),
+		KeyframeRequests:  v.keyframeRequests.Load(),
+		KeyframeResends:   v.keyframeResends.Load(),
+		WriteErrors:       v.writeErrors.Load(),
+		DetectionsSent:    v.detectionsSent.Load(),
+		DetectionsDropped: v.detectionsDropped.Load(),
 	}
 }
 
@@ -137,6 +143,9 @@ type ViewerStats struct {
 	KeyframeRequests, KeyframeResends uint64
 	// WriteErrors counts packets Pion refused.
 	WriteErrors uint64
+	// DetectionsSent and DetectionsDropped count detection messages on the viewer's DataChannel;
+	// dropped ones found too much data queued.
+	DetectionsSent, DetectionsDropped uint64
 }
 
 func (v *Viewer) start() {

@@ -154,6 +154,7 @@ func New(opts Options) *fiber.App {
 	app.Get("/docs", s.docs)
 	app.Get("/", s.uiIndex)
 	app.Get("/ui/*", s.uiAsset)
+	app.Get("/view/:name", s.viewPage)
 	return app
 }
 

@@ -263,6 +263,21 @@ func openAPIPaths() obj {
 				},
 			},
 		},
+		"/view/{name}": obj{
+			"get": obj{
+				"operationId": "getViewPage",
+				"tags":        []string{"docs"},
+				"summary":     "Live view page of a pipeline",
+				"description": "An HTML page that plays the pipeline's stream over WebRTC (signalling on /ws) and draws its detections over each frame. The page is the same for every name; an unknown name shows an error in the page.",
+				"parameters":  []obj{{"$ref": "#/components/parameters/PipelineName"}},
+				"responses": obj{
+					"200": obj{
+						"description": "The page.",
+						"content":     obj{"text/html": obj{"schema": obj{"type": "string"}}},
+					},
+				},
+			},
+		},
 	}
 }
 

@@ -26,6 +26,12 @@ func (s *server) uiIndex(c *fiber.Ctx) error {
 	return s.sendUIFile(c, "index.html")
 }
 
+// viewPage serves the live view of /view/:name; the page reads the stream's name from its own
+// address, so one file serves every stream.
+func (s *server) viewPage(c *fiber.Ctx) error {
+	return s.sendUIFile(c, "view.html")
+}
+
 // uiAsset serves /ui/<file> from the embedded start page.
 func (s *server) uiAsset(c *fiber.Ctx) error {
 	return s.sendUIFile(c, c.Params("*"))

@@ -168,7 +168,7 @@
     cells.badge = el('span', { cls: 'badge' });
     cells.retry = el('span', { cls: 'retry' });
     cells.state.append(cells.badge, cells.retry);
-    // The live video page arrives later at /view/{name}.
+    // The live view (view.html) plays the stream with its detections drawn on top.
     cells.view.appendChild(el('a', { text: 'view', attrs: { href: '/view/' + encodeURIComponent(name) } }));
 
     const btn = (label, cls, fn) => {

@@ -16,6 +16,9 @@ func TestFS(t *testing.T) {
 		{file: "index.html", want: []string{`href="/ui/style.css"`, `src="/ui/app.js"`, `href="/docs"`}},
 		{file: "app.js", want: []string{"/api/v1", "/pipelines", "/system", "'/view/'", "localStorage", "Authorization", "Bearer "}},
 		{file: "style.css", want: []string{".badge.playing", ".badge.failed"}},
+		{file: "view.html", want: []string{`href="/ui/view.css"`, `src="/ui/view.js"`, "<video", "autoplay", "muted", "playsinline", "<canvas"}},
+		{file: "view.js", want: []string{"'/ws'", "'join'", "'answer'", "'candidate'", "requestVideoFrameCallback", "rtpTimestamp", "'detections'", "getStats", "textContent"}},
+		{file: "view.css", want: []string{".stage"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -53,7 +56,7 @@ func TestFSHasOnlyThePage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(files, ","); got != "app.js,index.html,style.css" {
+	if got := strings.Join(files, ","); got != "app.js,index.html,style.css,view.css,view.html,view.js" {
 		t.Errorf("files = %s", got)
 	}
 }

@@ -41,6 +41,14 @@ type Client struct {
 	gaps     atomic.Uint64
 	overflow atomic.Uint64
 	state    chan webrtc.PeerConnectionState
+	messages chan DataMessage
+}
+
+// DataMessage is one message the client received on a DataChannel the server opened.
+type DataMessage struct {
+	Label    string
+	Data     []byte
+	Received time.Time
 }
 
 // NewClient makes a client from api (whose media engine must know H.264), normally NewAPI's.
@@ -50,10 +58,21 @@ func NewClient(api *webrtc.API) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		pc:     pc,
-		frames: make(chan Frame, 4096),
-		state:  make(chan webrtc.PeerConnectionState, 16),
+		pc:       pc,
+		frames:   make(chan Frame, 4096),
+		state:    make(chan webrtc.PeerConnectionState, 16),
+		messages: make(chan DataMessage, 4096),
 	}
+	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		label := dc.Label()
+		dc.OnMessage(func(m webrtc.DataChannelMessage) {
+			select {
+			case c.messages <- DataMessage{Label: label, Data: m.Data, Received: time.Now()}:
+			default:
+				c.overflow.Add(1)
+			}
+		})
+	})
 	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
 		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 		_ = pc.Close()
@@ -98,6 +117,33 @@ func (c *Client) Offer(ctx context.Context) (string, error) {
 	}
 	return c.pc.LocalDescription().SDP, nil
 }
+
+// Answer applies the server's offer (the server offers, as pigweight's /ws does) and returns
+// the client's answer with every ICE candidate in it. The client's own receive-only
+// transceiver takes the offered video.
+func (c *Client) Answer(ctx context.Context, offer string) (string, error) {
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", err
+	}
+	answer, err := c.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", err
+	}
+	gathered := webrtc.GatheringCompletePromise(c.pc)
+	if err := c.pc.SetLocalDescription(answer); err != nil {
+		return "", err
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", fmt.Errorf("gathering: %w", ctx.Err())
+	}
+	return c.pc.LocalDescription().SDP, nil
+}
+
+// Messages delivers what arrives on DataChannels the server opened (up to 4096 unread; the
+// client counts what did not fit).
+func (c *Client) Messages() <-chan DataMessage { return c.messages }
 
 // SetAnswer applies the server's answer.
 func (c *Client) SetAnswer(sdp string) error {

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"io"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pigweight/pigweight/elements/batch"
+	"github.com/pigweight/pigweight/elements/infer"
+)
+
+func TestParseSizes(t *testing.T) {
+	cases := []struct {
+		in      string
+		want    []int
+		wantErr bool
+	}{
+		{in: "1,2,4,8", want: []int{1, 2, 4, 8}},
+		{in: "8, 1,1", want: []int{1, 8}},
+		{in: "3", want: []int{3}},
+		{in: "", wantErr: true},
+		{in: "0", wantErr: true},
+		{in: "1,,2", wantErr: true},
+		{in: "two", wantErr: true},
+		{in: "-1", wantErr: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseSizes(tc.in)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("parseSizes(%q) error %v, want error %v", tc.in, err, tc.wantErr)
+			}
+			if !tc.wantErr && !slices.Equal(got, tc.want) {
+				t.Errorf("parseSizes(%q) = %v, want %v", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseBenchFlags(t *testing.T) {
+	cases := []struct {
+		name    string
+		args    []string
+		check   func(t *testing.T, f benchFlags)
+		wantErr bool
+	}{
+		{name: "defaults", check: func(t *testing.T, f benchFlags) {
+			if f.model != "models/bench.onnx" || f.out != "bench/results.json" || f.provider != "cpu" {
+				t.Errorf("paths and provider: %+v", f)
+			}
+			if !slices.Equal(f.batches, []int{1, 2, 4, 8}) || !slices.Equal(f.streams, []int{1, 2, 3, 4}) {
+				t.Errorf("batches %v, streams %v", f.batches, f.streams)
+			}
+			if f.duration != 10*time.Second || f.repeats != 3 || f.pipelineRepeats != 1 || f.retries != 6 {
+				t.Errorf("duration %v, repeats %d, pipeline repeats %d, retries %d", f.duration, f.repeats, f.pipelineRepeats, f.retries)
+			}
+		}},
+		{name: "narrowed", args: []string{"--batches", "2,1", "--streams", "4", "--duration", "2s"}, check: func(t *testing.T, f benchFlags) {
+			if !slices.Equal(f.batches, []int{1, 2}) || !slices.Equal(f.streams, []int{4}) || f.duration != 2*time.Second {
+				t.Errorf("batches %v, streams %v, duration %v", f.batches, f.streams, f.duration)
+			}
+		}},
+		{name: "raw only", args: []string{"--streams", "none"}, check: func(t *testing.T, f benchFlags) {
+			if f.streams != nil {
+				t.Errorf("streams %v, want none", f.streams)
+			}
+		}},
+		{name: "zero duration", args: []string{"--duration", "0s"}, wantErr: true},
+		{name: "zero repeats", args: []string{"--repeats", "0"}, wantErr: true},
+		{name: "bad batches", args: []string{"--batches", "0"}, wantErr: true},
+		{name: "stray argument", args: []string{"now"}, wantErr: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := parseBenchFlags(tc.args, io.Discard)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("error %v, want error %v", err, tc.wantErr)
+			}
+			if tc.check != nil {
+				tc.check(t, f)
+			}
+		})
+	}
+}
+
+func TestMedian(t *testing.T) {
+	cases := []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{3}, 3},
+		{[]float64{5, 1, 3}, 3},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	}
+	for _, tc := range cases {
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	in := []float64{3, 1, 2}
+	median(in)
+	if !slices.Equal(in, []float64{3, 1, 2}) {
+		t.Errorf("median reordered its argument: %v", in)
+	}
+}
+
+// measure takes differences over the window: what happened before it (warm-up) does not count.
+func TestMeasure(t *testing.T) {
+	start := time.Unix(1000, 0)
+	s0 := benchSnapshot{
+		at:     start,
+		frames: 100,
+		info: infer.Info{
+			Preprocess: 3, // ms, over the 40 frames submitted so far
+			Batcher: batch.Metrics{
+				Submitted: 40, Completed: 40, Skipped: 1, Batches: 25,
+				BatchSizes: []uint64{0, 10, 15, 0, 0},
+			},
+		},
+	}
+	s1 := benchSnapshot{
+		at:     start.Add(10 * time.Second),
+		frames: 300,
+		info: infer.Info{
+			Preprocess: 2.5, // ms, over 120 frames: the window's 80 took 2.25 ms each
+			Batcher: batch.Metrics{
+				Submitted: 120, Completed: 120, Skipped: 4, Batches: 45,
+				BatchSizes: []uint64{0, 10, 25, 0, 10},
+				RunTime:    batch.Summary{Mean: 200 * time.Millisecond, P50: 190 * time.Millisecond},
+				QueueWait:  batch.Summary{P50: 15 * time.Millisecond},
+			},
+		},
+	}
+	r := measure(s0, s1, 4, 4)
+	near := func(name string, got, want float64) {
+		t.Helper()
+		if math.Abs(got-want) > 1e-9 {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	near("analysed/s", r.AnalysedPerS, 8)
+	near("mean batch", r.MeanBatch, 4)
+	near("preprocess ms", r.PreprocessMS, 2.25)
+	near("skipped/s", r.SkippedPerS, 0.3)
+	near("delivered fps", r.DeliveredFPS, 5)
+	near("busy", r.Busy, 0.4)
+	near("run ms", r.RunMS, 190)
+	if r.Skipped != 3 || r.EffectiveBatch != 4 {
+		t.Errorf("skipped %d, effective batch %d", r.Skipped, r.EffectiveBatch)
+	}
+	if len(r.BatchSizes) != 2 || r.BatchSizes["2"] != 10 || r.BatchSizes["4"] != 10 {
+		t.Errorf("batch sizes %v, want 10 of 2 and 10 of 4", r.BatchSizes)
+	}
+}
+
+// Disturbed windows are measured again while the run's budget lasts; quiet ones never are.
+func TestRetryBudget(t *testing.T) {
+	b := &bench{retriesLeft: 2}
+	for i, tc := range []struct {
+		others float64
+		want   bool
+	}{
+		{0.1, false},
+		{disturbedAbove, false},
+		{0.5, true},
+		{1.2, true},
+		{0.9, false}, // budget spent
+		{0.0, false},
+	} {
+		if got := b.retry(tc.others); got != tc.want {
+			t.Errorf("window %d (others %.2f cores): retry %v, want %v", i, tc.others, got, tc.want)
+		}
+	}
+}

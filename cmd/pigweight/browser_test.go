@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pigweight/pigweight/elements/detect"
+	"github.com/pigweight/pigweight/pipelines/pen"
+	"github.com/pigweight/pigweight/pipelines/spec"
+	"github.com/pigweight/pigweight/signaling/fanout"
+)
+
+// chromiumPath is the Debian chromium that scripts/deps.sh installs; playwright-core drives it
+// and never downloads a browser of its own.
+const chromiumPath = "/usr/bin/chromium"
+
+// drawnFrame is window.pigweight.lastDrawn: the detections the live view drew on one frame.
+type drawnFrame struct {
+	RTP      uint32 `json:"rtp"`      // the detections message's
+	VideoRTP uint32 `json:"videoRtp"` // requestVideoFrameCallback's rtpTimestamp of the frame drawn on
+	PTS      int64  `json:"pts"`
+	Width    int    `json:"width"`
+	Height   int    `json:"height"`
+	Boxes    []struct {
+		X, Y, W, H float32
+		Class      string  `json:"class"`
+		Score      float32 `json:"score"`
+	} `json:"boxes"`
+}
+
+// The live view in headless Chromium plays the demo pen and draws each analysed frame's boxes
+// on that very frame, where the pen's ground truth says the pigs were.
+func TestBrowserViewDrawsDetectionsOnTheirFrame(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed (scripts/deps.sh installs it); skipping the browser test")
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Skipf("%s is missing (scripts/deps.sh installs chromium); skipping the browser test", chromiumPath)
+	}
+	modules, err := filepath.Abs("../../third_party/node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(modules, "node_modules", "playwright-core")); err != nil {
+		t.Fatalf("playwright-core is not installed under %s: run scripts/deps.sh", modules)
+	}
+
+	cfgPath := defaultConfigWithModel(t)
+	cfg, err := spec.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syn := cfg.Pipelines[0].Source.Synthetic
+	frameDur := time.Second / time.Duration(syn.FPS)
+	srv := startServer(t, "--config", cfgPath)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "../../web/ui/testdata/view.mjs")
+	cmd.Env = append(os.Environ(),
+		"PW_URL="+srv.base+"/view/"+cfg.Pipelines[0].Name,
+		"PW_CHROMIUM="+chromiumPath,
+		"PW_MODULES="+modules,
+		"PW_TIMEOUT_MS=45000",
+		"PW_SAMPLES=8",
+	)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("browser driver: %v\n%s\nserver log:\n%s", err, stderr.String(), srv.logs.String())
+	}
+	var result struct {
+		FramesDecoded []int                     `json:"framesDecoded"`
+		Drawn         []drawnFrame              `json:"drawn"`
+		Messages      int                       `json:"messages"`
+		FramesMatched int                       `json:"framesMatched"`
+		Presented     int                       `json:"framesPresented"`
+		OnScreen      struct{ Boxes, Hits int } `json:"onScreen"`
+	}
+	if err := json.Unmarshal(out, &result); err != nil {
+		t.Fatalf("driver output %q: %v", out, err)
+	}
+	t.Logf("framesDecoded %v, %d detection messages, %d of %d presented frames matched, %d of %d boxes on the overlay",
+		result.FramesDecoded, result.Messages, result.FramesMatched, result.Presented, result.OnScreen.Hits, result.OnScreen.Boxes)
+
+	// A box's edge on the canvas can be covered by another box's label; most must show.
+	if s := result.OnScreen; s.Boxes == 0 || s.Hits*2 < s.Boxes {
+		t.Errorf("%d of %d boxes found on the overlay where the frame puts them", s.Hits, s.Boxes)
+	}
+
+	// Replay the pen from its seed to each drawn frame, oldest first.
+	replay, err := pen.New(pen.Config{Width: syn.Width, Height: syn.Height, Pigs: syn.Pigs, FPS: syn.FPS, Seed: syn.Seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(result.Drawn, func(a, b drawnFrame) int { return int(a.PTS - b.PTS) })
+	var tp, fp, fn int
+	for _, d := range result.Drawn {
+		if d.VideoRTP != d.RTP || d.RTP != fanout.RTPTimestamp(time.Duration(d.PTS)) {
+			t.Errorf("boxes of rtp %d (pts %d, RTPTimestamp %d) drawn on the frame of rtp %d",
+				d.RTP, d.PTS, fanout.RTPTimestamp(time.Duration(d.PTS)), d.VideoRTP)
+		}
+		if d.Width != syn.Width || d.Height != syn.Height {
+			t.Errorf("frame size %dx%d, want %dx%d", d.Width, d.Height, syn.Width, syn.Height)
+		}
+		n := uint64(time.Duration(d.PTS) / frameDur)
+		if n < replay.Frame() {
+			t.Fatalf("frame %d drawn, but the replay is at %d", n, replay.Frame())
+		}
+		for replay.Frame() < n {
+			replay.Step()
+		}
+		dets := make([]detect.Detection, len(d.Boxes))
+		for i, b := range d.Boxes {
+			dets[i] = detect.Detection{Box: detect.Box{X: b.X, Y: b.Y, W: b.W, H: b.H}, Class: b.Class, Score: b.Score}
+		}
+		m, f, miss := match(replay.Truth(), dets)
+		tp, fp, fn = tp+m, fp+f, fn+miss
+	}
+	recall := float64(tp) / float64(tp+fn)
+	precision := float64(tp) / float64(tp+fp)
+	t.Logf("%d drawn frames: recall %.3f, precision %.3f (tp %d, fp %d, fn %d)", len(result.Drawn), recall, precision, tp, fp, fn)
+	if recall < 0.9 || precision < 0.9 {
+		t.Errorf("drawn boxes against the ground truth: recall %.3f, precision %.3f; want both ≥ 0.9", recall, precision)
+	}
+	srv.stop(t)
+}

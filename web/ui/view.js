@@ -1,0 +1,239 @@
+// pigweight live view: plays /view/{stream} over WebRTC (signalling on /ws, the server offers)
+// and draws the stream's detections, which arrive on the "detections" DataChannel, over the
+// very frame they were computed for: each message carries the frame's RTP timestamp, which
+// requestVideoFrameCallback reports for every presented frame.
+//
+// window.pigweight exposes what the page drew and measured, for tests and for debugging.
+'use strict';
+
+(() => {
+  const stream = decodeURIComponent(location.pathname.replace(/^\/view\//, '').replace(/\/+$/, ''));
+  const video = document.getElementById('video');
+  const canvas = document.getElementById('overlay');
+  const ctx2d = canvas.getContext('2d');
+  const text = (id, value) => { document.getElementById(id).textContent = value; };
+
+  // How many detection messages are kept, by RTP timestamp: a few seconds of frames, so that a
+  // frame the jitter buffer held back still finds its boxes.
+  const keepMessages = 120;
+  const recent = new Map();
+
+  const state = {
+    stream,
+    connected: false,
+    messages: 0,       // detection messages received
+    framesPresented: 0,
+    framesMatched: 0,  // presented frames whose detections were there
+    lastFrame: null,   // {rtp, width, height} of the newest presented frame
+    lastDrawn: null,   // {rtp, videoRtp, pts, frame, width, height, boxes: [{x, y, w, h, class, score}]}
+    drawnCount: 0,     // frames drawn with their own detections
+    stats: null,       // the last getStats sample, see sampleStats
+    pc: null,
+  };
+  window.pigweight = state;
+
+  text('title', stream);
+  document.title = 'pigweight: ' + stream;
+  const setState = (s) => text('state', s);
+
+  // Drawing.
+
+  // The video's picture inside the element (object-fit: contain), in CSS pixels.
+  function pictureRect(frameW, frameH) {
+    const cw = video.clientWidth, ch = video.clientHeight;
+    const scale = Math.min(cw / frameW, ch / frameH);
+    const w = frameW * scale, h = frameH * scale;
+    return { x: (cw - w) / 2, y: (ch - h) / 2, scale };
+  }
+
+  function draw(msg, videoRtp, frameW, frameH) {
+    const dpr = window.devicePixelRatio || 1;
+    const cw = Math.round(canvas.clientWidth * dpr), ch = Math.round(canvas.clientHeight * dpr);
+    if (canvas.width !== cw || canvas.height !== ch) {
+      canvas.width = cw;
+      canvas.height = ch;
+    }
+    ctx2d.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx2d.clearRect(0, 0, canvas.clientWidth, canvas.clientHeight);
+    if (!frameW || !frameH) {
+      return;
+    }
+    const r = pictureRect(frameW, frameH);
+    const boxes = [];
+    ctx2d.lineWidth = 2;
+    ctx2d.font = '12px system-ui, sans-serif';
+    ctx2d.textBaseline = 'bottom';
+    for (const d of msg.detections || []) {
+      // The API's box: [x, y, w, h] in frame pixels.
+      if (!Array.isArray(d.box) || d.box.length !== 4) {
+        continue;
+      }
+      const b = { x: Number(d.box[0]), y: Number(d.box[1]), w: Number(d.box[2]), h: Number(d.box[3]) };
+      const x = r.x + b.x * r.scale, y = r.y + b.y * r.scale;
+      const w = b.w * r.scale, h = b.h * r.scale;
+      ctx2d.strokeStyle = '#3ddc84';
+      ctx2d.strokeRect(x, y, w, h);
+      // Canvas text is drawn, never parsed: class names from the model are safe here.
+      const label = String(d.class) + ' ' + Math.round((d.score || 0) * 100) + '%';
+      const tw = ctx2d.measureText(label).width + 6;
+      ctx2d.fillStyle = 'rgba(20, 23, 28, 0.75)';
+      ctx2d.fillRect(x, Math.max(0, y - 16), tw, 16);
+      ctx2d.fillStyle = '#3ddc84';
+      ctx2d.fillText(label, x + 3, Math.max(16, y));
+      boxes.push({ x: b.x, y: b.y, w: b.w, h: b.h, class: String(d.class), score: d.score });
+    }
+    state.drawnCount++;
+    state.lastDrawn = { rtp: msg.rtp, videoRtp, pts: msg.pts, frame: msg.frame, width: frameW, height: frameH, boxes };
+  }
+
+  // Each presented frame: draw its own detections. Inference usually finishes after the frame
+  // is on screen; then the message draws when it arrives (onDetections), if the frame is still
+  // the one shown. Until then the previous boxes stay rather than flicker.
+  function onVideoFrame(now, meta) {
+    state.framesPresented++;
+    state.lastFrame = { rtp: meta.rtpTimestamp, width: meta.width, height: meta.height };
+    const msg = recent.get(meta.rtpTimestamp);
+    if (msg) {
+      state.framesMatched++;
+      draw(msg, meta.rtpTimestamp, meta.width, meta.height);
+    }
+    video.requestVideoFrameCallback(onVideoFrame);
+  }
+
+  function onDetections(ev) {
+    let msg;
+    try {
+      msg = JSON.parse(ev.data);
+    } catch {
+      return;
+    }
+    if (typeof msg.rtp !== 'number') {
+      return;
+    }
+    state.messages++;
+    recent.set(msg.rtp, msg);
+    while (recent.size > keepMessages) {
+      recent.delete(recent.keys().next().value);
+    }
+    const f = state.lastFrame;
+    if (f && f.rtp === msg.rtp && (!state.lastDrawn || state.lastDrawn.rtp !== msg.rtp)) {
+      state.framesMatched++;
+      draw(msg, f.rtp, f.width, f.height);
+    }
+  }
+
+  if ('requestVideoFrameCallback' in HTMLVideoElement.prototype) {
+    video.requestVideoFrameCallback(onVideoFrame);
+  } else {
+    setState('this browser cannot match detections to frames (no requestVideoFrameCallback)');
+  }
+
+  // Statistics, once a second.
+  let previous = null;
+  async function sampleStats() {
+    if (!state.pc) {
+      return;
+    }
+    const report = await state.pc.getStats();
+    let inbound = null;
+    report.forEach((s) => {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') {
+        inbound = s;
+      }
+    });
+    if (!inbound) {
+      return;
+    }
+    const sample = {
+      at: inbound.timestamp,
+      framesDecoded: inbound.framesDecoded || 0,
+      bytesReceived: inbound.bytesReceived || 0,
+      jitterBufferMs: inbound.jitterBufferEmittedCount
+        ? 1000 * inbound.jitterBufferDelay / inbound.jitterBufferEmittedCount : null,
+      fps: null,
+      kbps: null,
+    };
+    if (previous && sample.at > previous.at) {
+      const dt = (sample.at - previous.at) / 1000;
+      sample.fps = (sample.framesDecoded - previous.framesDecoded) / dt;
+      sample.kbps = 8 * (sample.bytesReceived - previous.bytesReceived) / dt / 1000;
+    }
+    previous = sample;
+    state.stats = sample;
+    text('stat-fps', sample.fps === null ? '–' : sample.fps.toFixed(1));
+    text('stat-bitrate', sample.kbps === null ? '–' : sample.kbps.toFixed(0) + ' kbit/s');
+    text('stat-jitter', sample.jitterBufferMs === null ? '–' : sample.jitterBufferMs.toFixed(1) + ' ms');
+    text('stat-frames', String(sample.framesDecoded));
+    text('stat-detections', state.messages + ' messages, ' + state.framesMatched + ' frames matched');
+  }
+  setInterval(() => { sampleStats().catch(() => {}); }, 1000);
+
+  // Signalling: join, then answer the server's offer; candidates trickle both ways.
+  const ws = new WebSocket((location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws');
+  const send = (m) => ws.send(JSON.stringify(m));
+  let viewerID = null;
+  let remoteSet = false;
+  const pendingCandidates = [];
+
+  ws.onopen = () => send({ type: 'join', stream });
+  ws.onclose = () => { if (!state.connected) setState('signalling closed'); };
+  ws.onmessage = async (ev) => {
+    let m;
+    try {
+      m = JSON.parse(ev.data);
+    } catch {
+      return;
+    }
+    try {
+      if (m.type === 'offer') {
+        await answer(m);
+      } else if (m.type === 'candidate' && m.id === viewerID) {
+        const c = m.candidate;
+        if (!c || !c.candidate) {
+          return; // end of the server's candidates
+        }
+        if (remoteSet) {
+          await state.pc.addIceCandidate(c);
+        } else {
+          pendingCandidates.push(c);
+        }
+      } else if (m.type === 'error') {
+        setState('error: ' + String(m.error));
+      }
+    } catch (err) {
+      setState('error: ' + String(err));
+    }
+  };
+
+  async function answer(m) {
+    viewerID = m.id;
+    const pc = new RTCPeerConnection();
+    state.pc = pc;
+    pc.ontrack = (ev) => {
+      video.srcObject = ev.streams[0] || new MediaStream([ev.track]);
+      video.play().catch(() => {});
+    };
+    pc.ondatachannel = (ev) => {
+      if (ev.channel.label === 'detections') {
+        ev.channel.onmessage = onDetections;
+      }
+    };
+    pc.onicecandidate = (ev) => {
+      if (ev.candidate && ev.candidate.candidate) {
+        send({ type: 'candidate', id: viewerID, candidate: ev.candidate.toJSON() });
+      }
+    };
+    pc.onconnectionstatechange = () => {
+      state.connected = pc.connectionState === 'connected';
+      setState(pc.connectionState);
+    };
+    await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
+    remoteSet = true;
+    for (const c of pendingCandidates.splice(0)) {
+      await pc.addIceCandidate(c);
+    }
+    const desc = await pc.createAnswer();
+    await pc.setLocalDescription(desc);
+    send({ type: 'answer', id: viewerID, sdp: pc.localDescription.sdp });
+  }
+})();
