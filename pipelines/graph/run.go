@@ -127,7 +127,7 @@ func (r *Run) Wait(ctx context.Context) error {
 			continue
 		}
 		err := r.messageError(msg)
-		release(msg)
+		Release(msg)
 		return err
 	}
 }
@@ -180,7 +180,7 @@ func (r *Run) popError(fallback error) error {
 	if msg == nil {
 		return fallback
 	}
-	defer release(msg)
+	defer Release(msg)
 	return r.messageError(msg)
 }
 
@@ -209,11 +209,11 @@ func debugDetail(debug string) string {
 func (r *Run) newFrameSink() (*gst.Element, error) {
 	// A file plays at its own pace (sync) like a camera would; live sources are paced already.
 	sync := r.spec.Source.Type == spec.SourceFile
-	e, err := makeElement("appsink",
-		prop{"sync", sync},
-		prop{"max-buffers", uint(2)},
-		prop{"drop", true},
-		prop{"enable-last-sample", false},
+	e, err := NewElement("appsink",
+		Prop{"sync", sync},
+		Prop{"max-buffers", uint(2)},
+		Prop{"drop", true},
+		Prop{"enable-last-sample", false},
 	)
 	if err != nil {
 		return nil, err
@@ -224,9 +224,9 @@ func (r *Run) newFrameSink() (*gst.Element, error) {
 			if sample == nil {
 				return gst.FlowEOS
 			}
-			defer release(sample)
+			defer Release(sample)
 			buf := sample.GetBuffer()
-			defer release(buf)
+			defer Release(buf)
 			// Running time, not the raw PTS: encoders shift timestamps (x264enc by 1000 hours, to
 			// keep DTS positive) and say so in the segment; running time undoes that.
 			pts := sample.GetSegment().ToRunningTime(gst.FormatTime, uint64(buf.PresentationTimestamp()))
@@ -248,8 +248,8 @@ func (r *Run) newFrameSink() (*gst.Element, error) {
 // releasable is a go-gst wrapper whose reference is dropped by a finalizer unless released.
 type releasable interface{ Unref() }
 
-// release drops a wrapper's reference now and disarms its finalizer.
-func release[T releasable](obj T) {
+// Release drops a wrapper's reference now and disarms its finalizer.
+func Release[T releasable](obj T) {
 	runtime.SetFinalizer(obj, nil)
 	obj.Unref()
 }

@@ -25,15 +25,15 @@ func (r *Run) buildFile(sink *gst.Element) error {
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("source file: %w", err)
 	}
-	src, err := makeElement("filesrc", prop{"location", path})
+	src, err := NewElement("filesrc", Prop{"location", path})
 	if err != nil {
 		return err
 	}
-	parse, err := makeElement("parsebin")
+	parse, err := NewElement("parsebin")
 	if err != nil {
 		return err
 	}
-	if err := addAndLink(r.pipeline.Bin, src, parse); err != nil {
+	if err := AddAndLink(r.pipeline.Bin, src, parse); err != nil {
 		return err
 	}
 	_, err = parse.Connect("pad-added", func(_ *gst.Element, pad *gst.Pad) {
@@ -45,18 +45,18 @@ func (r *Run) buildFile(sink *gst.Element) error {
 // buildRTSP: rtspsrc → depayloader → parser → decoder → sink, linked when the video pad appears.
 func (r *Run) buildRTSP(sink *gst.Element) error {
 	src := r.spec.Source
-	rtsp, err := makeElement("rtspsrc",
-		prop{"location", src.URI},
-		prop{"latency", uint(src.Latency.D().Milliseconds())},
+	rtsp, err := NewElement("rtspsrc",
+		Prop{"location", src.URI},
+		Prop{"latency", uint(src.Latency.D().Milliseconds())},
 	)
 	if err != nil {
 		return err
 	}
 	switch src.Transport {
 	case spec.TransportTCP:
-		setEnum(rtsp, "protocols", "tcp")
+		SetEnum(rtsp, "protocols", "tcp")
 	case spec.TransportUDP:
-		setEnum(rtsp, "protocols", "udp")
+		SetEnum(rtsp, "protocols", "udp")
 	}
 	if err := r.pipeline.Add(rtsp); err != nil {
 		return err
@@ -92,7 +92,7 @@ func (r *Run) onEncodedPad(pad *gst.Pad, sink *gst.Element, codecOf func(caps st
 		r.discard(pad)
 		return
 	}
-	if err := addAndLink(r.pipeline.Bin, chain...); err != nil {
+	if err := AddAndLink(r.pipeline.Bin, chain...); err != nil {
 		r.fail(fmt.Errorf("link decoder: %w", err))
 		return
 	}
@@ -117,8 +117,8 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 		return nil, err
 	}
 	var chain []*gst.Element
-	add := func(factory string, props ...prop) (*gst.Element, error) {
-		e, err := makeElement(factory, props...)
+	add := func(factory string, props ...Prop) (*gst.Element, error) {
+		e, err := NewElement(factory, props...)
 		if err != nil {
 			return nil, &PermanentError{err}
 		}
@@ -131,10 +131,10 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 		}
 	}
 	// Parameter sets before every keyframe: a viewer or recorder can start at any keyframe.
-	if _, err := add(string(codec)+"parse", prop{"config-interval", -1}); err != nil {
+	if _, err := add(string(codec)+"parse", Prop{"config-interval", -1}); err != nil {
 		return nil, err
 	}
-	filter, err := add("capsfilter", prop{"caps", gst.NewCapsFromString("video/x-" + string(codec) + ",stream-format=byte-stream,alignment=au")})
+	filter, err := add("capsfilter", Prop{"caps", gst.NewCapsFromString("video/x-" + string(codec) + ",stream-format=byte-stream,alignment=au")})
 	if err != nil {
 		return nil, err
 	}
@@ -147,15 +147,15 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 		// RTSP camera would lose packets): the queue keeps the newest two decoded frames and
 		// drops older ones when inference is behind. videoconvert passes I420/NV12 through
 		// untouched and converts anything else (10-bit, 4:4:4) to what pwinfer reads.
-		queue, err := add("queue", prop{"max-size-buffers", uint(2)}, prop{"max-size-bytes", uint(0)}, prop{"max-size-time", uint64(0)})
+		queue, err := add("queue", Prop{"max-size-buffers", uint(2)}, Prop{"max-size-bytes", uint(0)}, Prop{"max-size-time", uint64(0)})
 		if err != nil {
 			return nil, err
 		}
-		setEnum(queue, "leaky", "downstream")
+		SetEnum(queue, "leaky", "downstream")
 		if _, err := add("videoconvert"); err != nil {
 			return nil, err
 		}
-		if _, err := add(infer.ElementName, prop{"model", r.spec.Inference.Model}, prop{"interval", uint(r.spec.Inference.Interval)}); err != nil {
+		if _, err := add(infer.ElementName, Prop{"model", r.spec.Inference.Model}, Prop{"interval", uint(r.spec.Inference.Interval)}); err != nil {
 			return nil, err
 		}
 	}
@@ -177,7 +177,7 @@ func (r *Run) tapAccessUnits(pad *gst.Pad, codec Codec) {
 		pts := uint64(buf.PresentationTimestamp())
 		if ev := pad.GetStickyEvent(gst.EventTypeSegment, 0); ev != nil {
 			pts = ev.ParseSegment().ToRunningTime(gst.FormatTime, pts)
-			release(ev)
+			Release(ev)
 		}
 		mi := buf.Map(gst.MapRead)
 		data := bytes.Clone(unsafe.Slice((*byte)(mi.Data()), int(mi.Size())))
@@ -194,7 +194,7 @@ func (r *Run) tapAccessUnits(pad *gst.Pad, codec Codec) {
 
 // discard ends a stream pigweight does not use in a fakesink.
 func (r *Run) discard(pad *gst.Pad) {
-	fake, err := makeElement("fakesink", prop{"sync", false}, prop{"async", false})
+	fake, err := NewElement("fakesink", Prop{"sync", false}, Prop{"async", false})
 	if err != nil {
 		return
 	}

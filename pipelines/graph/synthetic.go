@@ -38,36 +38,36 @@ func (r *Run) buildSynthetic(sink *gst.Element) error {
 	}
 	caps := gst.NewCapsFromString(fmt.Sprintf(
 		"video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,colorimetry=%s", cfg.Width, cfg.Height, cfg.FPS, pen.Colorimetry))
-	srcElem, err := makeElement("appsrc",
-		prop{"caps", caps},
-		prop{"is-live", true},
+	srcElem, err := NewElement("appsrc",
+		Prop{"caps", caps},
+		Prop{"is-live", true},
 		// A frame the encoder cannot take yet replaces the oldest queued one: a live source
 		// never blocks and never builds a backlog.
-		prop{"max-buffers", uint64(2)},
+		Prop{"max-buffers", uint64(2)},
 	)
 	if err != nil {
 		return err
 	}
-	setEnum(srcElem, "leaky-type", "downstream")
-	setEnum(srcElem, "format", "time")
-	enc, err := makeElement("x264enc",
-		prop{"bitrate", uint(2000)},
-		prop{"key-int-max", uint(cfg.FPS)}, // one keyframe a second: viewers join fast
-		prop{"bframes", uint(0)},
+	SetEnum(srcElem, "leaky-type", "downstream")
+	SetEnum(srcElem, "format", "time")
+	enc, err := NewElement("x264enc",
+		Prop{"bitrate", uint(2000)},
+		Prop{"key-int-max", uint(cfg.FPS)}, // one keyframe a second: viewers join fast
+		Prop{"bframes", uint(0)},
 	)
 	if err != nil {
 		return err
 	}
-	setEnum(enc, "tune", "zerolatency")
-	setEnum(enc, "speed-preset", "ultrafast")
-	if err := addAndLink(r.pipeline.Bin, srcElem, enc); err != nil {
+	SetEnum(enc, "tune", "zerolatency")
+	SetEnum(enc, "speed-preset", "ultrafast")
+	if err := AddAndLink(r.pipeline.Bin, srcElem, enc); err != nil {
 		return err
 	}
 	chain, err := r.decodeChain(H264, false)
 	if err != nil {
 		return err
 	}
-	if err := addAndLink(r.pipeline.Bin, chain...); err != nil {
+	if err := AddAndLink(r.pipeline.Bin, chain...); err != nil {
 		return err
 	}
 	if err := gst.ElementLinkMany(enc, chain[0]); err != nil {
@@ -110,7 +110,7 @@ func (s *syntheticSource) push() error {
 	if buf == nil {
 		return fmt.Errorf("synthetic: cannot allocate a %d-byte frame", s.size)
 	}
-	defer release(buf)
+	defer Release(buf)
 	mi := buf.Map(gst.MapWrite)
 	err := s.scene.RenderI420(unsafe.Slice((*byte)(mi.Data()), s.size))
 	buf.Unmap()

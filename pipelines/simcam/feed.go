@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/go-gst/go-gst/gst"
 	"github.com/go-gst/go-gst/gst/app"
+	"github.com/pigweight/pigweight/pipelines/graph"
 	"github.com/pigweight/pigweight/pipelines/pen"
 )
 
@@ -54,29 +54,29 @@ func newSyntheticFeed(scene *pen.Scene) (*feed, error) {
 	caps := gst.NewCapsFromString(fmt.Sprintf(
 		"video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,colorimetry=%s",
 		cfg.Width, cfg.Height, cfg.FPS, pen.Colorimetry))
-	src, err := makeElement("appsrc",
-		prop{"caps", caps},
-		prop{"is-live", true},
+	src, err := graph.NewElement("appsrc",
+		graph.Prop{Name: "caps", Value: caps},
+		graph.Prop{Name: "is-live", Value: true},
 		// A frame the encoder cannot take yet replaces the oldest queued one: the camera
 		// never blocks its renderer and never builds a backlog.
-		prop{"max-buffers", uint64(2)},
+		graph.Prop{Name: "max-buffers", Value: uint64(2)},
 	)
 	if err != nil {
 		return nil, err
 	}
-	setEnum(src, "leaky-type", "downstream")
-	setEnum(src, "format", "time")
-	enc, err := makeElement("x264enc",
-		prop{"bitrate", uint(2000)},
-		prop{"key-int-max", uint(cfg.FPS)}, // a keyframe a second: clients join fast
-		prop{"bframes", uint(0)},           // like most cameras: PTS = DTS
+	graph.SetEnum(src, "leaky-type", "downstream")
+	graph.SetEnum(src, "format", "time")
+	enc, err := graph.NewElement("x264enc",
+		graph.Prop{Name: "bitrate", Value: uint(2000)},
+		graph.Prop{Name: "key-int-max", Value: uint(cfg.FPS)}, // a keyframe a second: clients join fast
+		graph.Prop{Name: "bframes", Value: uint(0)},           // like most cameras: PTS = DTS
 	)
 	if err != nil {
 		return nil, err
 	}
-	setEnum(enc, "tune", "zerolatency")
-	setEnum(enc, "speed-preset", "ultrafast")
-	parse, err := makeElement("h264parse", prop{"config-interval", int(-1)})
+	graph.SetEnum(enc, "tune", "zerolatency")
+	graph.SetEnum(enc, "speed-preset", "ultrafast")
+	parse, err := graph.NewElement("h264parse", graph.Prop{Name: "config-interval", Value: int(-1)})
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func newSyntheticFeed(scene *pen.Scene) (*feed, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := addAndLink(f.pipeline.Bin, src, enc, parse, sink); err != nil {
+	if err := graph.AddAndLink(f.pipeline.Bin, src, enc, parse, sink); err != nil {
 		return nil, fmt.Errorf("link encoder: %w", err)
 	}
 	f.sink = app.SinkFromElement(sink)
@@ -115,15 +115,15 @@ func newFileFeed(path string) (*feed, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := makeElement("filesrc", prop{"location", path})
+	src, err := graph.NewElement("filesrc", graph.Prop{Name: "location", Value: path})
 	if err != nil {
 		return nil, err
 	}
-	demux, err := makeElement("parsebin")
+	demux, err := graph.NewElement("parsebin")
 	if err != nil {
 		return nil, err
 	}
-	parse, err := makeElement("h264parse", prop{"config-interval", int(-1)})
+	parse, err := graph.NewElement("h264parse", graph.Prop{Name: "config-interval", Value: int(-1)})
 	if err != nil {
 		return nil, err
 	}
@@ -131,10 +131,10 @@ func newFileFeed(path string) (*feed, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := addAndLink(f.pipeline.Bin, src, demux); err != nil {
+	if err := graph.AddAndLink(f.pipeline.Bin, src, demux); err != nil {
 		return nil, fmt.Errorf("link file source: %w", err)
 	}
-	if err := addAndLink(f.pipeline.Bin, parse, sink); err != nil {
+	if err := graph.AddAndLink(f.pipeline.Bin, parse, sink); err != nil {
 		return nil, fmt.Errorf("link parser: %w", err)
 	}
 	var linked atomic.Bool
@@ -165,14 +165,14 @@ func (f *feed) onFilePad(pad *gst.Pad, parse *gst.Element, linked *atomic.Bool) 
 		caps = pad.QueryCaps(nil)
 	}
 	desc := caps.String()
-	release(caps)
+	graph.Release(caps)
 	if strings.HasPrefix(desc, "video/x-h264") && linked.CompareAndSwap(false, true) {
 		if ret := pad.Link(parse.GetStaticPad("sink")); ret != gst.PadLinkOK {
 			f.fail(fmt.Errorf("link H.264 stream: %s", ret))
 		}
 		return
 	}
-	fake, err := makeElement("fakesink", prop{"sync", false}, prop{"async", false})
+	fake, err := graph.NewElement("fakesink", graph.Prop{Name: "sync", Value: false}, graph.Prop{Name: "async", Value: false})
 	if err != nil {
 		f.fail(err)
 		return
@@ -197,12 +197,12 @@ func newFeedPipeline() (*feed, error) {
 // falls behind holds the pipeline back (a file pauses; the live pen drops raw frames at its
 // leaky appsrc instead of holes in the H.264 stream).
 func newAUSink() (*gst.Element, error) {
-	return makeElement("appsink",
-		prop{"caps", gst.NewCapsFromString(auCaps)},
-		prop{"sync", false}, // the pump paces a file; the renderer paces the pen
-		prop{"max-buffers", uint(8)},
-		prop{"drop", false},
-		prop{"enable-last-sample", false},
+	return graph.NewElement("appsink",
+		graph.Prop{Name: "caps", Value: gst.NewCapsFromString(auCaps)},
+		graph.Prop{Name: "sync", Value: false}, // the pump paces a file; the renderer paces the pen
+		graph.Prop{Name: "max-buffers", Value: uint(8)},
+		graph.Prop{Name: "drop", Value: false},
+		graph.Prop{Name: "enable-last-sample", Value: false},
 	)
 }
 
@@ -211,7 +211,7 @@ func (f *feed) play() error {
 	if err := f.pipeline.SetState(gst.StatePlaying); err != nil {
 		if msg := f.bus.TimedPopFiltered(0, gst.MessageError); msg != nil {
 			err = messageError(msg)
-			release(msg)
+			graph.Release(msg)
 		}
 		f.close()
 		return fmt.Errorf("start source: %w", err)
@@ -242,7 +242,7 @@ func (f *feed) pull(wait time.Duration) (*accessUnit, error) {
 	// Popping with a filter discards the other messages, so the unwatched bus never grows.
 	// EOS is read from the sink, not the bus: the bus says EOS while samples may still wait.
 	if msg := f.bus.TimedPopFiltered(0, gst.MessageError); msg != nil {
-		defer release(msg)
+		defer graph.Release(msg)
 		return nil, messageError(msg)
 	}
 	if f.sink.IsEOS() {
@@ -316,8 +316,8 @@ func (a *accessUnit) decodeTime() time.Duration {
 func (a *accessUnit) release() {
 	a.data = nil
 	a.buf.Unmap()
-	release(a.buf)
-	release(a.sample)
+	graph.Release(a.buf)
+	graph.Release(a.sample)
 }
 
 // renderer draws the pen and pushes one I420 frame per frame period into the appsrc.
@@ -356,7 +356,7 @@ func (r *renderer) push(pts time.Duration) error {
 	if buf == nil {
 		return fmt.Errorf("render: cannot allocate a %d-byte frame", r.size)
 	}
-	defer release(buf)
+	defer graph.Release(buf)
 	mi := buf.Map(gst.MapWrite)
 	err := r.scene.RenderI420(unsafe.Slice((*byte)(mi.Data()), r.size))
 	buf.Unmap()
@@ -386,49 +386,4 @@ func messageError(msg *gst.Message) error {
 		text += " (" + strings.Join(strings.Fields(rest), " ") + ")"
 	}
 	return errors.New(text)
-}
-
-// prop is one property to set on a new element. Values must have the property's exact Go type
-// (uint for guint, int for gint, uint64 for guint64): go-glib refuses a mismatch.
-type prop struct {
-	name  string
-	value any
-}
-
-// makeElement creates an element from its factory and sets typed properties on it.
-func makeElement(factory string, props ...prop) (*gst.Element, error) {
-	e, err := gst.NewElement(factory)
-	if err != nil {
-		return nil, fmt.Errorf("create %s (is its GStreamer plugin installed?): %w", factory, err)
-	}
-	for _, p := range props {
-		if err := e.SetProperty(p.name, p.value); err != nil {
-			return nil, fmt.Errorf("%s.%s: %w", factory, p.name, err)
-		}
-	}
-	return e, nil
-}
-
-// setEnum sets an enum property from its nick. Only for fixed strings from this package
-// (never user input): gst_util_set_object_arg parses the value.
-func setEnum(e *gst.Element, name, nick string) {
-	e.SetArg(name, nick)
-}
-
-// addAndLink adds elements to the bin and links them in order.
-func addAndLink(bin *gst.Bin, elems ...*gst.Element) error {
-	if err := bin.AddMany(elems...); err != nil {
-		return err
-	}
-	return gst.ElementLinkMany(elems...)
-}
-
-// releasable is a go-gst wrapper whose reference is dropped by a finalizer unless released.
-type releasable interface{ Unref() }
-
-// release drops a wrapper's reference now and disarms its finalizer: left to finalizers,
-// samples and buffers pile up by gigabytes before the GC runs.
-func release[T releasable](obj T) {
-	runtime.SetFinalizer(obj, nil)
-	obj.Unref()
 }
