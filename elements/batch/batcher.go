@@ -55,6 +55,10 @@ type Batcher[In, Out any] struct {
 	ins   []In
 	waits []time.Duration
 	adapt *adapter // nil without a LatencyBudget
+	// ranUntil is when the last batch finished. The MaxWait clock starts no earlier: items that
+	// queued during a run would otherwise be overdue the moment the worker is free, and the
+	// streams that just got their results could never join the next batch.
+	ranUntil time.Time
 }
 
 type counts struct {
@@ -275,7 +279,7 @@ func (b *Batcher[In, Out]) loop() {
 	for !b.closed {
 		if n := b.q.len(); n > 0 {
 			now := time.Now()
-			left := b.cfg.MaxWait - now.Sub(b.oldest())
+			left := b.cfg.MaxWait - now.Sub(latest(b.oldest(), b.ranUntil))
 			if b.complete(n) || left <= 0 {
 				b.runBatch(now)
 				continue
@@ -295,6 +299,13 @@ func (b *Batcher[In, Out]) loop() {
 		b.sleeping = false
 	}
 	b.mu.Unlock()
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // complete reports whether n queued items make a batch that should go now. Called with mu held.
@@ -347,6 +358,7 @@ func (b *Batcher[In, Out]) runBatch(now time.Time) {
 	start := time.Now()
 	outs, err := b.call(b.ins)
 	run := time.Since(start)
+	b.ranUntil = start.Add(run)
 
 	b.mu.Lock()
 	// Measured before any result goes back, so this batch's callers cannot have submitted

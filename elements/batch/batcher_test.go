@@ -506,3 +506,36 @@ func TestStress(t *testing.T) {
 	}
 	t.Logf("%+v", m)
 }
+
+// TestStreamsRejoinAfterARun: streams that resubmit as soon as their result comes back join
+// the next batch. With the MaxWait clock started at enqueue, the frames that queued during a
+// run were overdue at once and batches settled into a 1/3 alternation for 4 streams.
+func TestStreamsRejoinAfterARun(t *testing.T) {
+	b := mustNew(t, Config{MaxBatch: 4, MaxWait: 10 * time.Millisecond}, sleepRun(50*time.Millisecond, 0))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i == 0 {
+				// One stream starts late, so the first batches split 3 + 1.
+				time.Sleep(25 * time.Millisecond)
+			}
+			for ctx.Err() == nil {
+				b.Submit(ctx, fmt.Sprint(i), PriorityLive)
+			}
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for b.Metrics().Batches < 12 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+	m := b.Metrics()
+	if full := m.BatchSizes[4]; full*10 < m.Batches*7 {
+		t.Errorf("%d of %d batches were full (histogram %v); want most", full, m.Batches, m.BatchSizes)
+	}
+}
