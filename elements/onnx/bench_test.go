@@ -38,15 +38,7 @@ func TestBenchModelInputsAndOutputs(t *testing.T) {
 		{"output", outs, BenchOutput, []int64{-1, 4 + BenchClasses, BenchAnchors}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if len(tt.got) != 1 {
-				t.Fatalf("%d %ss, want 1", len(tt.got), tt.name)
-			}
-			g := tt.got[0]
-			if g.Name != tt.want || !slices.Equal(g.Dimensions, tt.dims) || g.DataType != ort.TensorElementDataTypeFloat {
-				t.Errorf("%s is %v, want %s float %v", tt.name, &g, tt.want, tt.dims)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkTensors(t, tt.name, tt.got, tt.want, tt.dims) })
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -96,6 +97,18 @@ func ioInfo(t testing.TB, model []byte) (in, out []ort.InputOutputInfo) {
 		t.Fatalf("input/output info: %v", err)
 	}
 	return in, out
+}
+
+// checkTensors checks that a model declares exactly one float32 tensor named want with dims.
+func checkTensors(t *testing.T, kind string, got []ort.InputOutputInfo, want string, dims []int64) {
+	t.Helper()
+	if len(got) != 1 {
+		t.Fatalf("%d %ss, want 1", len(got), kind)
+	}
+	g := got[0]
+	if g.Name != want || !slices.Equal(g.Dimensions, dims) || g.DataType != ort.TensorElementDataTypeFloat {
+		t.Errorf("%s is %v, want %s float %v", kind, &g, want, dims)
+	}
 }
 
 // TestORTReadsModelFields checks the ModelProto fields ONNX Runtime exposes as metadata,

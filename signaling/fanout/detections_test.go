@@ -79,16 +79,11 @@ func TestDetectionsMatchVideoRTPTimestamps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gathered := webrtc.GatheringCompletePromise(server)
-	if err := server.SetLocalDescription(offer); err != nil {
+	offerSDP, err := fanouttest.SetLocalAndGather(sctx, server, offer)
+	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-gathered:
-	case <-sctx.Done():
-		t.Fatal("server gathering timed out")
-	}
-	answer, err := client.Answer(sctx, server.LocalDescription().SDP)
+	answer, err := client.Answer(sctx, offerSDP)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,16 +154,11 @@ func connect(t testing.TB, api *webrtc.API, h *Hub) *viewing {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gathered := webrtc.GatheringCompletePromise(server)
-	if err := server.SetLocalDescription(answer); err != nil {
+	answerSDP, err := fanouttest.SetLocalAndGather(ctx, server, answer)
+	if err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		t.Fatal("server gathering timed out")
-	}
-	if err := client.SetAnswer(server.LocalDescription().SDP); err != nil {
+	if err := client.SetAnswer(answerSDP); err != nil {
 		t.Fatal(err)
 	}
 	w.answered = time.Now()

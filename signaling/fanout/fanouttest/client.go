@@ -97,6 +97,21 @@ func NewClient(api *webrtc.API) (*Client, error) {
 	return c, nil
 }
 
+// SetLocalAndGather sets desc as pc's local description, waits until ICE gathering is complete
+// (no trickle) or ctx ends, and returns the local SDP with every candidate in it.
+func SetLocalAndGather(ctx context.Context, pc *webrtc.PeerConnection, desc webrtc.SessionDescription) (string, error) {
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(desc); err != nil {
+		return "", err
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return "", fmt.Errorf("gathering: %w", ctx.Err())
+	}
+	return pc.LocalDescription().SDP, nil
+}
+
 // PeerConnection is the client's peer connection.
 func (c *Client) PeerConnection() *webrtc.PeerConnection { return c.pc }
 
@@ -106,16 +121,7 @@ func (c *Client) Offer(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	gathered := webrtc.GatheringCompletePromise(c.pc)
-	if err := c.pc.SetLocalDescription(offer); err != nil {
-		return "", err
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return "", fmt.Errorf("gathering: %w", ctx.Err())
-	}
-	return c.pc.LocalDescription().SDP, nil
+	return SetLocalAndGather(ctx, c.pc, offer)
 }
 
 // Answer applies the server's offer (the server offers, as pigweight's /ws does) and returns
@@ -129,16 +135,7 @@ func (c *Client) Answer(ctx context.Context, offer string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	gathered := webrtc.GatheringCompletePromise(c.pc)
-	if err := c.pc.SetLocalDescription(answer); err != nil {
-		return "", err
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return "", fmt.Errorf("gathering: %w", ctx.Err())
-	}
-	return c.pc.LocalDescription().SDP, nil
+	return SetLocalAndGather(ctx, c.pc, answer)
 }
 
 // Messages delivers what arrives on DataChannels the server opened (up to 4096 unread; the
