@@ -53,6 +53,9 @@ type Status struct {
 	Decoder string  `json:"decoder"`
 	Frames  uint64  `json:"frames"`
 	FPS     float64 `json:"fps"`
+	// InferenceSkipped counts decoded frames dropped before inference because it was behind
+	// (the model's batcher counts its own skips apart).
+	InferenceSkipped uint64 `json:"inference_skipped"`
 	// BitrateKbps is the encoded stream's bitrate as it arrives (before decoding).
 	BitrateKbps float64 `json:"bitrate_kbps"`
 	// Restarts counts restarts after failures (for a camera: reconnects).

@@ -35,6 +35,7 @@ type supervisor struct {
 	log     *slog.Logger
 
 	frames  atomic.Uint64
+	skipped atomic.Uint64 // decoded frames dropped before inference
 	fps     rateMeter
 	bitrate rateMeter // of the encoded stream, bits per second
 	// latest is the last analysed frame; nil before the first.
@@ -167,6 +168,7 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 				s.setState(StatePlaying, "")
 			}
 		},
+		OnSkipped: func() { s.skipped.Add(1) },
 		OnAccessUnit: func(au media.AccessUnit) {
 			s.bitrate.observe(time.Now(), float64(8*len(au.Data)))
 			s.publish(au)
@@ -267,6 +269,7 @@ func (s *supervisor) status() Status {
 	s.mu.Unlock()
 	now := time.Now()
 	st.Frames = s.frames.Load()
+	st.InferenceSkipped = s.skipped.Load()
 	st.FPS = s.fps.rate(now)
 	st.BitrateKbps = s.bitrate.rate(now) / 1000
 	if st.State != StatePlaying {

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -27,11 +29,16 @@ import (
 	"github.com/pigweight/pigweight/elements/model"
 	"github.com/pigweight/pigweight/pipelines"
 	"github.com/pigweight/pigweight/pipelines/graph"
+	"github.com/pigweight/pigweight/pipelines/pen"
+	"github.com/pigweight/pigweight/pipelines/simcam"
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
 
 // benchModelName is the name the bench registers its engine under; pwinfer finds it by name.
 const benchModelName = "bench"
+
+// benchClipSeconds is the length of the clips the simulated cameras replay in a loop.
+const benchClipSeconds = 10
 
 // benchStartTimeout bounds how long a configuration's pipelines get to deliver their first frame.
 const benchStartTimeout = 60 * time.Second
@@ -54,7 +61,28 @@ type benchFlags struct {
 	// a budget, so that a machine that stays busy does not stretch the run without bound.
 	retries          int
 	batches, streams []int
-	fps              int
+	// fps is each stream's frame rate; 0 sizes it from raw throughput (see offeredFPS).
+	fps int
+	// source is where the pipelines' video comes from: rtsp (simulated cameras replaying a
+	// recorded clip: the server's own work only) or synthetic (the pen rendered and encoded in
+	// the same process).
+	source string
+}
+
+// Bench sources.
+const (
+	benchSourceRTSP      = "rtsp"
+	benchSourceSynthetic = "synthetic"
+)
+
+// overload is how much more than raw throughput the streams together offer, so that
+// inference is always busy and what it cannot take shows as skipped frames.
+const overload = 1.25
+
+// offeredFPS is the frame rate each of streams streams gets so that together they offer
+// overload times what ONNX Runtime alone can analyse per second.
+func offeredFPS(rawPerS float64, streams int) int {
+	return max(1, int(math.Ceil(overload*rawPerS/float64(streams))))
 }
 
 func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
@@ -70,7 +98,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	fs.IntVar(&f.repeats, "repeats", 3, "raw runs per batch size (the median is reported)")
 	fs.IntVar(&f.pipelineRepeats, "pipeline-repeats", 1, "runs per pipeline configuration (the median is reported)")
 	fs.IntVar(&f.retries, "retries", 6, "windows disturbed by other processes that are measured again, at most, in the whole run (each costs --duration)")
-	fs.IntVar(&f.fps, "fps", 30, "frame rate of each synthetic stream; above what inference can take, so that it saturates")
+	fs.IntVar(&f.fps, "fps", 0, fmt.Sprintf("frame rate of each stream; 0 offers %g× raw throughput across the streams, so that inference saturates", overload))
+	fs.StringVar(&f.source, "source", benchSourceRTSP, "rtsp: simulated cameras replay a recorded pen clip (measures the server's work); synthetic: the pen rendered and x264-encoded in-process")
 	fs.Func("batches", "batch sizes (raw) and max-batch values (pwinfer), comma-separated (default 1,2,4,8)", func(s string) (err error) {
 		f.batches, err = parseSizes(s)
 		return err
@@ -102,8 +131,11 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	if f.retries < 0 {
 		problems = append(problems, "--retries must not be negative")
 	}
-	if f.fps < 1 {
-		problems = append(problems, "--fps must be at least 1")
+	if f.fps < 0 {
+		problems = append(problems, "--fps must not be negative")
+	}
+	if f.source != benchSourceRTSP && f.source != benchSourceSynthetic {
+		problems = append(problems, fmt.Sprintf("--source %q: want rtsp or synthetic", f.source))
 	}
 	if len(problems) > 0 {
 		err := errors.New(strings.Join(problems, "; "))
@@ -180,9 +212,11 @@ type benchSettings struct {
 	PipelineRepeats int     `json:"pipeline_repeats"`
 	Retries         int     `json:"retries"`
 	DisturbedAbove  float64 `json:"disturbed_above_cores"`
-	StreamFPS       int     `json:"stream_fps"`
-	StreamSize      string  `json:"stream_size"`
-	MaxWaitMS       float64 `json:"max_wait_ms"`
+	// StreamFPS is --fps: 0 when each configuration's rate was sized from raw throughput.
+	StreamFPS  int     `json:"stream_fps"`
+	Source     string  `json:"source"`
+	StreamSize string  `json:"stream_size"`
+	MaxWaitMS  float64 `json:"max_wait_ms"`
 }
 
 // rawResult is ONNX Runtime alone: one session, one caller, the same input tensor run again
@@ -226,8 +260,13 @@ type pipelineResult struct {
 	PreprocessMS float64 `json:"preprocess_ms"`
 	Skipped      uint64  `json:"skipped"`
 	SkippedPerS  float64 `json:"skipped_per_s"`
-	// DeliveredFPS is the frames per second each stream delivered to its sink, on average.
+	// OfferedFPS is each stream's frame rate; DeliveredFPS the frames per second each stream
+	// delivered to its sink, on average.
+	OfferedFPS   int     `json:"offered_fps"`
 	DeliveredFPS float64 `json:"delivered_fps"`
+	// DroppedPerS is the decoded frames per second the pipelines dropped before inference
+	// because it was busy (the leaky queue in front of pwinfer), over all streams.
+	DroppedPerS float64 `json:"dropped_before_inference_per_s"`
 	// RunMS and QueueWaitMS are the batcher's medians: one batch's Session.Run, and one
 	// frame's wait from Submit to the start of its batch.
 	RunMS       float64 `json:"run_ms"`
@@ -284,6 +323,9 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 
 	b := &bench{flags: f, rt: rt, log: log, progress: stderr, retriesLeft: f.retries}
 	res, err := b.run(ctx, append([]string{"pigweight", "bench"}, args...))
+	if b.clipDir != "" {
+		os.RemoveAll(b.clipDir)
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "pigweight bench: interrupted; nothing written")
 		return 1
@@ -314,6 +356,8 @@ type bench struct {
 	progress io.Writer
 	// retriesLeft is what remains of flags.retries.
 	retriesLeft int
+	// clipDir holds the recorded clips the simulated cameras replay; removed at the end.
+	clipDir string
 }
 
 // retry reports whether a window that other processes used others cores of must be measured
@@ -348,6 +392,7 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 			Retries:         f.retries,
 			DisturbedAbove:  disturbedAbove,
 			StreamFPS:       f.fps,
+			Source:          f.source,
 			MaxWaitMS:       float64(spec.DefaultModel().MaxWait.D()) / float64(time.Millisecond),
 		},
 	}
@@ -378,7 +423,11 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 
 	for _, mb := range f.batches {
 		for _, n := range f.streams {
-			r, err := b.pipelinesMedian(ctx, mb, n, res)
+			fps := f.fps
+			if fps == 0 {
+				fps = offeredFPS(raw[min(mb, n)].ImagesPerS, n)
+			}
+			r, err := b.pipelinesMedian(ctx, mb, n, fps, res)
 			if err != nil {
 				return nil, fmt.Errorf("max-batch %d, %d stream(s): %w", mb, n, err)
 			}
@@ -479,16 +528,16 @@ func copyCost(images [][]float32) float64 {
 
 // pipelinesMedian measures one configuration pipelineRepeats times and keeps the run with the
 // median throughput.
-func (b *bench) pipelinesMedian(ctx context.Context, maxBatch, streams int, res *benchResults) (pipelineResult, error) {
+func (b *bench) pipelinesMedian(ctx context.Context, maxBatch, streams, fps int, res *benchResults) (pipelineResult, error) {
 	var runs []pipelineResult
 	var rates []float64
 	for i := range b.flags.pipelineRepeats {
-		r, err := b.pipelines(ctx, maxBatch, streams, res)
+		r, err := b.pipelines(ctx, maxBatch, streams, fps, res)
 		if err != nil {
 			return r, err
 		}
-		fmt.Fprintf(b.progress, "pwinfer  max-batch %d  streams %d  run %d/%d: %.2f frames/s analysed, mean batch %.2f, %.1f fps delivered per stream\n",
-			maxBatch, streams, i+1, b.flags.pipelineRepeats, r.AnalysedPerS, r.MeanBatch, r.DeliveredFPS)
+		fmt.Fprintf(b.progress, "pwinfer  max-batch %d  streams %d × %d fps  run %d/%d: %.2f frames/s analysed, mean batch %.2f, %.1f fps delivered per stream\n",
+			maxBatch, streams, fps, i+1, b.flags.pipelineRepeats, r.AnalysedPerS, r.MeanBatch, r.DeliveredFPS)
 		runs = append(runs, r)
 		rates = append(rates, r.AnalysedPerS)
 	}
@@ -508,6 +557,7 @@ type benchSnapshot struct {
 	load     cpuLoad
 	info     infer.Info
 	frames   uint64
+	dropped  uint64 // before inference
 	restarts int
 }
 
@@ -515,14 +565,15 @@ func snapshot(eng *infer.Engine, mgr *pipelines.Manager) benchSnapshot {
 	s := benchSnapshot{at: time.Now(), load: takeLoad(), info: eng.Info()}
 	for _, st := range mgr.List() {
 		s.frames += st.Frames
+		s.dropped += st.InferenceSkipped
 		s.restarts += st.Restarts
 	}
 	return s
 }
 
-// pipelines runs streams synthetic pipelines on one engine with max-batch maxBatch, the way
+// pipelines runs streams pipelines at fps on one engine with max-batch maxBatch, the way
 // serve wires them, and measures them over the window once they have warmed up.
-func (b *bench) pipelines(ctx context.Context, maxBatch, streams int, res *benchResults) (pipelineResult, error) {
+func (b *bench) pipelines(ctx context.Context, maxBatch, streams, fps int, res *benchResults) (pipelineResult, error) {
 	f := b.flags
 	m := spec.DefaultModel()
 	m.Name, m.Path, m.Format = benchModelName, f.model, spec.FormatYOLO
@@ -534,8 +585,17 @@ func (b *bench) pipelines(ctx context.Context, maxBatch, streams int, res *bench
 		p := spec.DefaultPipeline()
 		p.Name = fmt.Sprintf("bench-%d", i+1)
 		p.Source.Type = spec.SourceSynthetic
-		p.Source.Synthetic.FPS = f.fps
+		p.Source.Synthetic.FPS = fps
 		p.Source.Synthetic.Seed = int64(i + 1) // different pens, as different cameras would show
+		if f.source == benchSourceRTSP {
+			cam, err := b.camera(fps, i+1)
+			if err != nil {
+				return pipelineResult{}, err
+			}
+			defer cam.Close()
+			p.Source = spec.DefaultPipeline().Source
+			p.Source.Type, p.Source.URI, p.Source.Transport = spec.SourceRTSP, cam.URL(), spec.TransportTCP
+		}
 		p.Inference = spec.Inference{Enabled: true, Model: m.Name, Interval: 1}
 		cfg.Pipelines = append(cfg.Pipelines, p)
 	}
@@ -576,6 +636,7 @@ func (b *bench) pipelines(ctx context.Context, maxBatch, streams int, res *bench
 			return pipelineResult{}, err
 		}
 		r = measure(s0, snapshot(eng, mgr), maxBatch, streams)
+		r.OfferedFPS = fps
 		if !b.retry(r.OthersCPU) {
 			break
 		}
@@ -592,6 +653,31 @@ func (b *bench) pipelines(ctx context.Context, maxBatch, streams int, res *bench
 	return r, nil
 }
 
+// camera starts a simulated camera replaying a recorded pen clip at fps, so that rendering
+// and encoding stay out of the measurement as they would on a farm. Clips are recorded once per
+// frame rate and seed and kept for the rest of the run.
+func (b *bench) camera(fps, seed int) (*simcam.Camera, error) {
+	if b.clipDir == "" {
+		dir, err := os.MkdirTemp("", "pigweight-bench-")
+		if err != nil {
+			return nil, err
+		}
+		b.clipDir = dir
+	}
+	path := filepath.Join(b.clipDir, fmt.Sprintf("pen-%dfps-%d.mp4", fps, seed))
+	if _, err := os.Stat(path); err != nil {
+		syn := spec.DefaultPipeline().Source.Synthetic
+		clip := simcam.Clip{
+			Pen:    pen.Config{Width: syn.Width, Height: syn.Height, FPS: fps, Seed: int64(seed)},
+			Frames: benchClipSeconds * fps,
+		}
+		if err := simcam.WritePenClip(path, clip); err != nil {
+			return nil, err
+		}
+	}
+	return simcam.Start(simcam.Config{Addr: "127.0.0.1:0", File: path, Logger: b.log})
+}
+
 // measure turns two snapshots of a configuration into its figures.
 func measure(s0, s1 benchSnapshot, maxBatch, streams int) pipelineResult {
 	wall := s1.at.Sub(s0.at).Seconds()
@@ -606,6 +692,7 @@ func measure(s0, s1 benchSnapshot, maxBatch, streams int) pipelineResult {
 		BatchSizes:     map[string]uint64{},
 		Skipped:        m1.Skipped - m0.Skipped,
 		DeliveredFPS:   float64(s1.frames-s0.frames) / wall / float64(streams),
+		DroppedPerS:    float64(s1.dropped-s0.dropped) / wall,
 		RunMS:          ms(m1.RunTime.P50),
 		QueueWaitMS:    ms(m1.QueueWait.P50),
 		Restarts:       s1.restarts - s0.restarts,
@@ -808,8 +895,12 @@ func printBench(w io.Writer, res *benchResults) {
 		m.CPU, m.Cores, m.Go, m.ONNXRuntime, m.Provider, m.GStreamer, orNone(m.Decoder))
 	fmt.Fprintf(w, "model:   %s %v (sha256 %.12s)\n", res.Model.Path, res.Model.Input.Shape, res.Model.SHA256)
 	s := res.Settings
-	fmt.Fprintf(w, "window:  %gs per run; raw median of %d; pipelines %s synthetic at %d fps, %gs warm-up, median of %d; max-wait %gms\n\n",
-		s.DurationS, s.Repeats, s.StreamSize, s.StreamFPS, s.WarmUpS, s.PipelineRepeats, s.MaxWaitMS)
+	rate := fmt.Sprintf("%d fps", s.StreamFPS)
+	if s.StreamFPS == 0 {
+		rate = fmt.Sprintf("%g× raw throughput", overload)
+	}
+	fmt.Fprintf(w, "window:  %gs per run; raw median of %d; pipelines %s %s at %s, %gs warm-up, median of %d; max-wait %gms\n\n",
+		s.DurationS, s.Repeats, s.StreamSize, s.Source, rate, s.WarmUpS, s.PipelineRepeats, s.MaxWaitMS)
 
 	disturbed := false
 	mark := func(d bool) string {
@@ -840,11 +931,11 @@ func printBench(w io.Writer, res *benchResults) {
 
 func printPipelines(w io.Writer, results []pipelineResult, mark func(bool) string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "max-batch\tstreams\tanalysed/s\tratio@B\tratio@min(B,N)\tmean batch\tpre ms\tskipped\tskipped/s\tfps/stream\trun ms\tqueue ms\tbusy\tcpu\tothers' cpu\t")
+	fmt.Fprintln(tw, "max-batch\tstreams\tfps\tanalysed/s\tratio@B\tratio@min(B,N)\tmean batch\tpre ms\tskipped\tskipped/s\tdropped/s\tfps/stream\trun ms\tqueue ms\tbusy\tcpu\tothers' cpu\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%d\t%d\t%.2f\t%.2f%s\t%.2f%s\t%.2f\t%.2f\t%d\t%.2f\t%.1f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f%s\t\n",
-			r.MaxBatch, r.Streams, r.AnalysedPerS, r.RatioSameBatch, mark(r.BaselineDisturbed), r.RatioEffectiveBatch, mark(r.BaselineDisturbed), r.MeanBatch,
-			r.PreprocessMS, r.Skipped, r.SkippedPerS, r.DeliveredFPS, r.RunMS, r.QueueWaitMS, r.Busy, r.CPU, r.OthersCPU, mark(r.Disturbed))
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%.2f\t%.2f%s\t%.2f%s\t%.2f\t%.2f\t%d\t%.2f\t%.2f\t%.1f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f%s\t\n",
+			r.MaxBatch, r.Streams, r.OfferedFPS, r.AnalysedPerS, r.RatioSameBatch, mark(r.BaselineDisturbed), r.RatioEffectiveBatch, mark(r.BaselineDisturbed), r.MeanBatch,
+			r.PreprocessMS, r.Skipped, r.SkippedPerS, r.DroppedPerS, r.DeliveredFPS, r.RunMS, r.QueueWaitMS, r.Busy, r.CPU, r.OthersCPU, mark(r.Disturbed))
 	}
 	tw.Flush()
 }

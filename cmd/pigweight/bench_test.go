@@ -53,6 +53,9 @@ func TestParseBenchFlags(t *testing.T) {
 			if !slices.Equal(f.batches, []int{1, 2, 4, 8}) || !slices.Equal(f.streams, []int{1, 2, 3, 4}) {
 				t.Errorf("batches %v, streams %v", f.batches, f.streams)
 			}
+			if f.source != benchSourceRTSP || f.fps != 0 {
+				t.Errorf("source %q at %d fps, want rtsp sized from raw throughput", f.source, f.fps)
+			}
 			if f.duration != 10*time.Second || f.repeats != 3 || f.pipelineRepeats != 1 || f.retries != 6 {
 				t.Errorf("duration %v, repeats %d, pipeline repeats %d, retries %d", f.duration, f.repeats, f.pipelineRepeats, f.retries)
 			}
@@ -71,6 +74,8 @@ func TestParseBenchFlags(t *testing.T) {
 		{name: "zero repeats", args: []string{"--repeats", "0"}, wantErr: true},
 		{name: "bad batches", args: []string{"--batches", "0"}, wantErr: true},
 		{name: "stray argument", args: []string{"now"}, wantErr: true},
+		{name: "unknown source", args: []string{"--source", "webcam"}, wantErr: true},
+		{name: "negative fps", args: []string{"--fps", "-1"}, wantErr: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,6 +87,20 @@ func TestParseBenchFlags(t *testing.T) {
 				tc.check(t, f)
 			}
 		})
+	}
+}
+
+// Streams together offer a quarter more than raw throughput, rounded up per stream.
+func TestOfferedFPS(t *testing.T) {
+	cases := []struct {
+		raw     float64
+		streams int
+		want    int
+	}{{20, 1, 25}, {20, 2, 13}, {20, 3, 9}, {20, 4, 7}, {0.1, 4, 1}}
+	for _, tc := range cases {
+		if got := offeredFPS(tc.raw, tc.streams); got != tc.want {
+			t.Errorf("offeredFPS(%g, %d) = %d, want %d", tc.raw, tc.streams, got, tc.want)
+		}
 	}
 }
 

@@ -163,3 +163,44 @@ func TestFourPipelinesShareBatches(t *testing.T) {
 	}
 	srv.stop(t)
 }
+
+// A model slower than the stream: the frames dropped in front of pwinfer are counted in the
+// pipeline's status, and the frames that reach the sink are the ones the model analysed.
+func TestFramesSkippedBeforeInferenceAreCounted(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "bench.onnx")
+	if code := run([]string{"model", "bench", "-o", model}, io.Discard, os.Stderr); code != 0 {
+		t.Fatalf("pigweight model bench: exit %d", code)
+	}
+	// The bench model needs ~50 ms a frame on this machine's two cores: far below 30 fps.
+	cfg := fmt.Sprintf("models:\n  - name: slow\n    path: %s\n    format: yolo\n    classes: [pig]\n    max_batch: 1\npipelines:\n  - name: fast\n    source: {type: synthetic, synthetic: {width: 160, height: 120, fps: 30}}\n    inference: {enabled: true, model: slow}\n", model)
+	path := filepath.Join(t.TempDir(), "slow.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, "--config", path)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var st pipelines.Status
+		if code := srv.getJSON(t, "/api/v1/pipelines/fast", &st); code != http.StatusOK {
+			t.Fatalf("GET /api/v1/pipelines/fast: %d", code)
+		}
+		if st.InferenceSkipped > 0 && st.Frames >= 30 {
+			var models []struct {
+				Batcher struct{ Completed uint64 }
+			}
+			if code := srv.getJSON(t, "/api/v1/models", &models); code != http.StatusOK || len(models) != 1 {
+				t.Fatalf("GET /api/v1/models: %d %+v", code, models)
+			}
+			t.Logf("%d frames through the model, %d skipped before it; %d analysed", st.Frames, st.InferenceSkipped, models[0].Batcher.Completed)
+			if models[0].Batcher.Completed > st.Frames+2 {
+				t.Errorf("the model analysed %d frames but only %d reached the sink", models[0].Batcher.Completed, st.Frames)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s: %d frames, %d skipped before inference\n%s", st.Frames, st.InferenceSkipped, srv.logs.String())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	srv.stop(t)
+}

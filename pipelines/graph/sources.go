@@ -152,6 +152,12 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 			return nil, err
 		}
 		SetEnum(queue, "leaky", "downstream")
+		// A full leaky queue signals overrun, then drops its oldest frame: one call per drop.
+		if r.hooks.OnSkipped != nil {
+			if _, err := queue.Connect("overrun", func(*gst.Element) { r.hooks.OnSkipped() }); err != nil {
+				return nil, err
+			}
+		}
 		if _, err := add("videoconvert"); err != nil {
 			return nil, err
 		}

@@ -20,9 +20,12 @@ type AccessUnit struct {
 	Data []byte
 }
 
-// Hooks receive what a running pipeline produces. Both are called from GStreamer streaming
-// threads and must return quickly; either may be nil.
+// Hooks receive what a running pipeline produces. They are called from GStreamer streaming
+// threads and must return quickly; any may be nil.
 type Hooks struct {
 	OnFrame      func(detect.Frame)
 	OnAccessUnit func(AccessUnit)
+	// OnSkipped is called for each decoded frame dropped before inference because inference
+	// was behind: a live source keeps its newest frames rather than building a backlog.
+	OnSkipped func()
 }

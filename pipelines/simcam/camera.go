@@ -72,25 +72,31 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Pass != "" && c.User == "" {
 		return c, fmt.Errorf("%w: a password needs a user name", ErrInvalidConfig)
 	}
-	if c.Pen.Width == 0 {
-		c.Pen.Width = DefaultWidth
-	}
-	if c.Pen.Height == 0 {
-		c.Pen.Height = DefaultHeight
-	}
-	if c.Pen.FPS == 0 {
-		c.Pen.FPS = DefaultFPS
-	}
-	if c.Pen.Pigs == 0 {
-		c.Pen.Pigs = DefaultPigs
-	}
-	if c.Pen.Seed == 0 {
-		c.Pen.Seed = DefaultSeed
-	}
+	c.Pen = penWithDefaults(c.Pen)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c, nil
+}
+
+// penWithDefaults fills the zero fields of a pen config with the Default* values.
+func penWithDefaults(p pen.Config) pen.Config {
+	if p.Width == 0 {
+		p.Width = DefaultWidth
+	}
+	if p.Height == 0 {
+		p.Height = DefaultHeight
+	}
+	if p.FPS == 0 {
+		p.FPS = DefaultFPS
+	}
+	if p.Pigs == 0 {
+		p.Pigs = DefaultPigs
+	}
+	if p.Seed == 0 {
+		p.Seed = DefaultSeed
+	}
+	return p
 }
 
 // Stats counts what a camera has done since Start.

@@ -6,8 +6,10 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -459,5 +461,39 @@ func TestAddressInUse(t *testing.T) {
 	if err == nil {
 		other.Close()
 		t.Fatal("a second camera started on a bound address")
+	}
+}
+
+// A pen clip has the frames, GOP and B-frames asked for, as ffprobe reads them.
+func TestWritePenClip(t *testing.T) {
+	if _, err := exec.LookPath("ffprobe"); err != nil {
+		t.Skip("ffprobe not installed (make deps installs it)")
+	}
+	path := filepath.Join(t.TempDir(), "pen.mp4")
+	clip := simcam.Clip{Pen: pen.Config{Width: 320, Height: 240, FPS: 15}, Frames: 45, GOP: 15, BFrames: 2}
+	if err := simcam.WritePenClip(path, clip); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0",
+		"-show_entries", "frame=key_frame,pict_type", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe: %v", err)
+	}
+	var keys, bs []int
+	lines := strings.Fields(string(out))
+	for i, line := range lines {
+		key, typ, _ := strings.Cut(line, ",")
+		if key == "1" {
+			keys = append(keys, i)
+		}
+		if typ == "B" {
+			bs = append(bs, i)
+		}
+	}
+	if len(lines) != 45 || !slices.Equal(keys, []int{0, 15, 30}) || len(bs) == 0 {
+		t.Errorf("%d frames, keyframes at %v, %d B-frames; want 45 frames, keyframes at [0 15 30] and some B-frames", len(lines), keys, len(bs))
+	}
+	if err := simcam.WritePenClip(path, simcam.Clip{Frames: 0}); !errors.Is(err, simcam.ErrInvalidConfig) {
+		t.Errorf("zero frames: %v, want ErrInvalidConfig", err)
 	}
 }
