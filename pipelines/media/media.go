@@ -29,3 +29,31 @@ type Hooks struct {
 	// was behind: a live source keeps its newest frames rather than building a backlog.
 	OnSkipped func()
 }
+
+// Picture is one decoded frame of a stored video, as exact-frame access returns it.
+type Picture struct {
+	// Frame is the frame's number: 0-based, in presentation order, after the container's
+	// edit list (ffmpeg's numbering for -map 0:v:0 -fps_mode passthrough).
+	Frame int
+	// PTS is the frame's presentation time from the start of the video.
+	PTS           time.Duration
+	Width, Height int
+	// Format is the decoder's pixel format, named as in GStreamer caps: "I420" for 8-bit
+	// 4:2:0, "I420_10LE", "Y444", "NV12", ...
+	Format string
+	// Planes are the picture's planes in order, each row holding exactly its samples (no
+	// stride padding): for I420, Y then U then V, the bytes ffmpeg's rawvideo and framemd5
+	// see for yuv420p. Shared with a cache: the receiver must not modify them.
+	Planes [][]byte
+	// Cached says the picture came from the decoded-frame cache rather than the decoder.
+	Cached bool
+}
+
+// Bytes is the total size of the picture's planes.
+func (p Picture) Bytes() int {
+	n := 0
+	for _, plane := range p.Planes {
+		n += len(plane)
+	}
+	return n
+}

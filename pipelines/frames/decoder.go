@@ -1,0 +1,391 @@
+package frames
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"time"
+	"unsafe"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/pipelines/graph"
+	"github.com/pigweight/pigweight/pipelines/index"
+	"github.com/pigweight/pigweight/pipelines/media"
+	"github.com/pigweight/pigweight/pipelines/spec"
+)
+
+// ErrUnsupported is wrapped by errors for videos this package cannot decode frame by frame.
+var ErrUnsupported = errors.New("frame access not supported for this video")
+
+// decoder is one warm GStreamer decoder for one video:
+//
+//	(samples chained in) → h26xparse → decoder → capsfilter (system memory) → fakesink
+//
+// with a probe before the sink that packs each picture. Only its owner goroutine uses it.
+type decoder struct {
+	ix   *index.Index
+	file io.ReaderAt
+	// name is the decoder element chosen (avdec_h264, nvh264dec, ...).
+	name string
+
+	pipeline *gst.Pipeline
+	in       *gst.Pad // the parser's sink pad: samples are chained into it
+	started  bool     // stream-start and caps sent
+
+	// base is subtracted from every PTS so that buffer timestamps, which cannot be negative,
+	// start at 0; frameAt maps a buffer PTS back to the frame it shows.
+	base    int64
+	frameAt map[uint64]int
+
+	layout    planeLayout
+	hasLayout bool
+	// got collects the pictures the probe packed during one call into the pipeline; wanted
+	// is the frame asked for, and keepAll says whether the others are worth packing too (a
+	// cache takes them; without one they would be copied for nothing).
+	got      []media.Picture
+	probeErr error
+	wanted   int
+	keepAll  bool
+
+	// next is the next sample to feed, -1 when decoding must start again at a sync sample
+	// (at first, after draining, after an error); from is the sync sample the run began at.
+	next, from int
+	// shown is the last frame the run has produced (pictures come out in presentation
+	// order), -1 before the first; skipped holds the frames the run left out because no
+	// other picture refers to them and they were not asked for.
+	shown   int
+	skipped map[int]bool
+	// skippable says whether unreferenced pictures can be recognised in this stream (see
+	// unreferenced).
+	skippable bool
+	fed       uint64 // samples chained in since the decoder was built
+}
+
+// newDecoder builds and starts the decoder pipeline for ix's codec.
+func newDecoder(ix *index.Index, file io.ReaderAt, policy spec.Decode, keepAll bool) (*decoder, error) {
+	if ix.NALLengthSize == 0 || len(ix.CodecConfig) == 0 {
+		return nil, fmt.Errorf("%w: %s video without a decoder configuration record (frame access reads MP4 and Matroska)", ErrUnsupported, ix.Container)
+	}
+	var parser, format string
+	var codec graph.Codec
+	switch ix.Codec {
+	case index.CodecH264:
+		parser, format, codec = "h264parse", "video/x-h264,stream-format=avc", graph.H264
+	case index.CodecH265:
+		parser, format, codec = "h265parse", "video/x-h265,stream-format=hvc1", graph.H265
+	default:
+		return nil, fmt.Errorf("%w: codec %q", ErrUnsupported, ix.Codec)
+	}
+	name, err := graph.ChooseDecoder(policy, codec)
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{ix: ix, file: file, name: name, next: -1, frameAt: make(map[uint64]int, len(ix.Frames)), skipped: map[int]bool{}, keepAll: keepAll}
+	d.skippable = singleTemporalLayer(ix)
+	d.base = 0
+	for _, s := range ix.Samples {
+		d.base = min(d.base, s.PTS)
+	}
+	for i, f := range ix.Frames {
+		d.frameAt[d.bufferPTS(f.PTS)] = i
+	}
+
+	if d.pipeline, err = gst.NewPipeline(""); err != nil {
+		return nil, err
+	}
+	parse, err := graph.NewElement(parser)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := graph.NewElement(name)
+	if err != nil {
+		return nil, err
+	}
+	// System memory: a hardware decoder would otherwise hand over GPU memory.
+	raw, err := graph.NewElement("capsfilter", graph.Prop{Name: "caps", Value: gst.NewCapsFromString("video/x-raw")})
+	if err != nil {
+		return nil, err
+	}
+	// async=false: the pipeline reaches PLAYING without a preroll buffer, which only arrives
+	// once the first sample is chained in.
+	sink, err := graph.NewElement("fakesink", graph.Prop{Name: "sync", Value: false}, graph.Prop{Name: "async", Value: false}, graph.Prop{Name: "enable-last-sample", Value: false})
+	if err != nil {
+		return nil, err
+	}
+	if err := graph.AddAndLink(d.pipeline.Bin, parse, dec, raw, sink); err != nil {
+		return nil, fmt.Errorf("link decoder: %w", err)
+	}
+	d.in = parse.GetStaticPad("sink")
+	raw.GetStaticPad("src").AddProbe(gst.PadProbeTypeBuffer|gst.PadProbeTypeEventDownstream, d.probe)
+	if err := d.pipeline.SetState(gst.StatePlaying); err != nil {
+		d.close()
+		return nil, fmt.Errorf("start decoder: %w", d.busError(err))
+	}
+
+	// Only bytes from the file's own tables, hex-encoded, and fixed words go into the caps.
+	caps := gst.NewCapsFromString(fmt.Sprintf("%s,alignment=au,codec_data=(buffer)%x", format, ix.CodecConfig))
+	if caps == nil {
+		d.close()
+		return nil, fmt.Errorf("%w: unusable decoder configuration record", ErrUnsupported)
+	}
+	d.in.SendEvent(gst.NewStreamStartEvent("pigweight-frames"))
+	if !d.in.SendEvent(gst.NewCapsEvent(caps)) {
+		d.close()
+		return nil, fmt.Errorf("%w: %s refused the stream's caps", ErrUnsupported, parser)
+	}
+	return d, nil
+}
+
+// bufferPTS converts a PTS in the index's timescale to the buffer timestamp fed to the
+// decoder, in nanoseconds from base, without overflowing for long videos at fine timescales.
+func (d *decoder) bufferPTS(pts int64) uint64 {
+	return mulDiv(uint64(pts-d.base), uint64(time.Second), uint64(d.ix.Timescale))
+}
+
+// mulDiv is a×b/c in 128-bit intermediate precision, saturating where the result would not
+// fit in 64 bits.
+func mulDiv(a, b, c uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if hi >= c {
+		return ^uint64(0)
+	}
+	q, _ := bits.Div64(hi, lo, c)
+	return q
+}
+
+// probe packs every decoded picture that shows a frame of the index; pictures the edit list
+// hides are dropped here.
+func (d *decoder) probe(pad *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
+	if info.Type()&gst.PadProbeTypeEventDownstream != 0 {
+		if ev := info.GetEvent(); ev != nil && ev.Type() == gst.EventTypeCaps {
+			d.hasLayout = false
+		}
+		return gst.PadProbeOK
+	}
+	buf := info.GetBuffer()
+	if buf == nil {
+		return gst.PadProbeOK
+	}
+	n, ok := d.frameAt[uint64(buf.PresentationTimestamp())]
+	if !ok {
+		return gst.PadProbeOK
+	}
+	if !d.hasLayout {
+		caps := pad.GetCurrentCaps()
+		if caps == nil {
+			d.probeErr = errors.New("decoded picture without caps")
+			return gst.PadProbeOK
+		}
+		d.layout, d.probeErr = layoutOf(caps)
+		graph.Release(caps)
+		if d.probeErr != nil {
+			return gst.PadProbeOK
+		}
+		d.hasLayout = true
+	}
+	data, unmap := mapped(buf)
+	planes, err := d.layout.pack(data)
+	unmap()
+	if err != nil {
+		d.probeErr = err
+		return gst.PadProbeOK
+	}
+	f := d.ix.Frames[n]
+	if int(f.Start) < d.from {
+		// A leading picture of the group the run began at refers to the group before it,
+		// which was not decoded: whatever came out is wrong.
+		return gst.PadProbeOK
+	}
+	d.shown = n
+	if n != d.wanted && !d.keepAll {
+		return gst.PadProbeOK
+	}
+	d.got = append(d.got, media.Picture{
+		Frame:  n,
+		PTS:    ticks(f.PTS-d.ix.Frames[0].PTS, d.ix.Timescale),
+		Width:  d.layout.width,
+		Height: d.layout.height,
+		Format: d.layout.format,
+		Planes: planes,
+	})
+	return gst.PadProbeOK
+}
+
+// ticks converts a duration in timescale units to a time.Duration.
+func ticks(t int64, timescale uint32) time.Duration {
+	neg := t < 0
+	if neg {
+		t = -t
+	}
+	q := min(mulDiv(uint64(t), uint64(time.Second), uint64(timescale)), 1<<63-1)
+	if neg {
+		return -time.Duration(q)
+	}
+	return time.Duration(q)
+}
+
+// restart flushes the decoder and positions it at sync sample s.
+func (d *decoder) restart(s int) {
+	if d.started {
+		d.in.SendEvent(gst.NewFlushStartEvent())
+		d.in.SendEvent(gst.NewFlushStopEvent(true))
+	}
+	d.in.SendEvent(gst.NewSegmentEvent(gst.NewFormattedSegment(gst.FormatTime)))
+	d.started = true
+	d.next, d.from, d.shown = s, s, -1
+	clear(d.skipped)
+}
+
+// canContinue reports whether frame n comes out of the current run by feeding more samples:
+// the run began at or before n's sync sample, has reached it, and has neither shown nor
+// skipped n yet.
+func (d *decoder) canContinue(n int) bool {
+	f := d.ix.Frames[n]
+	return d.next >= 0 && d.from <= int(f.Start) && int(f.Start) <= d.next && n > d.shown && !d.skipped[n]
+}
+
+// decodeTo feeds samples until frame n has been decoded and returns every picture decoded on
+// the way (n among them), in the order the decoder produced them.
+func (d *decoder) decodeTo(n int) ([]media.Picture, error) {
+	if !d.canContinue(n) {
+		d.restart(int(d.ix.Frames[n].Start))
+	}
+	var out []media.Picture
+	for {
+		pics, err := d.step(n)
+		out = append(out, pics...)
+		if err != nil {
+			return out, err
+		}
+		for _, p := range pics {
+			if p.Frame == n {
+				return out, nil
+			}
+		}
+		if d.next < 0 {
+			return out, fmt.Errorf("frame %d did not come out of the decoder (%s)", n, d.name)
+		}
+	}
+}
+
+// step feeds the next sample, or drains the decoder after the last one, and returns the
+// pictures that came out. After a drain the next request starts again at a sync sample.
+// While target (a frame number; -1 for none) lies ahead in decode order, samples no other
+// picture refers to are left out: nobody asked for them, and each costs a whole decode.
+func (d *decoder) step(target int) ([]media.Picture, error) {
+	d.got, d.probeErr, d.wanted = nil, nil, target
+	if d.next < 0 {
+		return nil, nil
+	}
+	if d.next >= len(d.ix.Samples) {
+		d.in.SendEvent(gst.NewEOSEvent()) // drains: the decoder hands out what it holds back
+		d.next = -1
+		return d.got, d.probeErr
+	}
+	s := d.ix.Samples[d.next]
+	buf, err := d.read(s)
+	if err != nil {
+		d.next = -1
+		return nil, err
+	}
+	if target >= 0 && d.skippable && !s.Key && s.Frame != int32(target) && d.next < int(d.ix.Frames[target].Decode) && d.unreferenced(buf) {
+		graph.Release(buf)
+		d.skipped[int(s.Frame)] = true
+		d.next++
+		return nil, nil
+	}
+	ret := d.in.Chain(buf)
+	graph.Release(buf)
+	if ret != gst.FlowOK {
+		d.next = -1
+		return d.got, d.busError(fmt.Errorf("decode sample %d: %s", d.next, ret))
+	}
+	d.next++
+	d.fed++
+	return d.got, d.probeErr
+}
+
+// read loads one sample into a new buffer with its timestamp and keyframe flag.
+func (d *decoder) read(s index.Sample) (*gst.Buffer, error) {
+	buf := gst.NewBufferWithSize(int64(s.Size))
+	if buf == nil {
+		return nil, fmt.Errorf("cannot allocate a %d-byte sample", s.Size)
+	}
+	mi := buf.Map(gst.MapWrite)
+	_, err := d.file.ReadAt(unsafe.Slice((*byte)(mi.Data()), int(s.Size)), s.Offset)
+	buf.Unmap()
+	if err != nil {
+		graph.Release(buf)
+		return nil, fmt.Errorf("read sample at byte %d: %w", s.Offset, err)
+	}
+	buf.SetPresentationTimestamp(gst.ClockTime(d.bufferPTS(s.PTS)))
+	if !s.Key {
+		buf.SetFlags(gst.BufferFlagDeltaUnit)
+	}
+	return buf, nil
+}
+
+// busError prefers the element error the decoder posted to the flow return it caused.
+func (d *decoder) busError(fallback error) error {
+	if msg := d.pipeline.GetPipelineBus().TimedPopFiltered(0, gst.MessageError); msg != nil {
+		defer graph.Release(msg)
+		gerr := msg.ParseError()
+		return fmt.Errorf("%s: %s", msg.Source(), gerr.Error())
+	}
+	return fallback
+}
+
+// close stops the pipeline.
+func (d *decoder) close() {
+	if d.pipeline != nil {
+		d.pipeline.SetState(gst.StateNull)
+		d.pipeline = nil
+	}
+}
+
+// unreferenced reports whether a sample's picture is one no other picture predicts from: in
+// H.264 its slices have nal_ref_idc 0, in H.265 they are sub-layer non-reference slices
+// (TRAIL_N, RASL_N, ...), which with a single temporal layer nothing refers to.
+func (d *decoder) unreferenced(buf *gst.Buffer) bool {
+	data, unmap := mapped(buf)
+	defer unmap()
+	ls := d.ix.NALLengthSize
+	for len(data) > ls {
+		n := 0
+		for _, b := range data[:ls] {
+			n = n<<8 | int(b)
+		}
+		data = data[ls:]
+		if n == 0 || n > len(data) {
+			return false
+		}
+		nal := data[:n]
+		data = data[n:]
+		switch d.ix.Codec {
+		case index.CodecH264:
+			if t := nal[0] & 0x1f; t >= 1 && t <= 5 {
+				return nal[0]&0x60 == 0
+			}
+		case index.CodecH265:
+			if t := nal[0] >> 1 & 0x3f; t < 32 {
+				return t < 16 && t%2 == 0
+			}
+		}
+	}
+	return false
+}
+
+// singleTemporalLayer reports whether unreferenced pictures can be left out of ix's stream:
+// always for H.264; for H.265 when its hvcC record says the stream has one temporal layer
+// (with more, a sub-layer non-reference picture may still serve a higher layer).
+func singleTemporalLayer(ix *index.Index) bool {
+	switch ix.Codec {
+	case index.CodecH264:
+		return true
+	case index.CodecH265:
+		// hvcC byte 21: constantFrameRate(2) numTemporalLayers(3) temporalIdNested(1) lengthSizeMinusOne(2).
+		return len(ix.CodecConfig) > 21 && ix.CodecConfig[21]>>3&7 == 1
+	}
+	return false
+}

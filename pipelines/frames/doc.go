@@ -1,0 +1,16 @@
+// Package frames returns exactly the frame asked for from a stored video.
+//
+// Frame n is the n-th picture in presentation order of the first video track after the
+// container's edit list, the numbering of pipelines/index (and of ffmpeg's framemd5). To get
+// it, a decoder is fed exactly the samples it needs, in decode order, starting at the
+// keyframe the index names for n: no seeking by time, no guessing from the frame rate.
+//
+// Each open video keeps a warm decoder owned by one goroutine, so scrubbing forward
+// continues where the last request stopped instead of starting over at a keyframe. Every
+// picture the decoder produces on the way goes into a byte-bounded LRU cache, and while
+// nobody asks for anything the decoder runs a few frames ahead (prefetch).
+//
+// The decoder is driven synchronously: samples are chained straight into the parser's sink
+// pad from the owning goroutine and decoded pictures are taken by a probe in the same call,
+// so no thread hand-off and no timeout decides when a picture is "done".
+package frames

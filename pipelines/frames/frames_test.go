@@ -1,0 +1,327 @@
+package frames_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/pipelines/frames"
+	"github.com/pigweight/pigweight/pipelines/index"
+	"github.com/pigweight/pigweight/pipelines/media"
+	"go.uber.org/goleak"
+)
+
+// clipDir holds the clips every test shares; made once, on first use.
+var (
+	clipDir   string
+	clipNames []string
+	clipOnce  sync.Once
+	clipErr   error
+)
+
+func TestMain(m *testing.M) {
+	gst.Init(nil)
+	dir, err := os.MkdirTemp("", "pigweight-frames-")
+	if err != nil {
+		panic(err)
+	}
+	clipDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	if code == 0 {
+		if err := goleak.Find(goleak.IgnoreAnyFunction("github.com/go-gst/go-glib/glib.glibIdleLoop")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// testsrc is a few seconds of ffmpeg's test pattern, which changes every frame.
+func testsrc(size string, rate, seconds int) []string {
+	return []string{"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=%d:duration=%d", size, rate, seconds)}
+}
+
+// clip is a file made by ffmpeg that frame access must get exactly right.
+type clip struct {
+	name string
+	args func(dir string) []string // ffmpeg arguments before the output path
+}
+
+var tricky = []clip{
+	{"bframes.mp4", func(string) []string {
+		return append(testsrc("160x120", 25, 4), "-c:v", "libx264", "-bf", "2", "-g", "25", "-pix_fmt", "yuv420p")
+	}},
+	{"open-gop.mp4", func(string) []string {
+		return append(testsrc("160x120", 30, 4), "-c:v", "libx264", "-x264-params", "open-gop=1:keyint=30:min-keyint=30:bframes=3:scenecut=0", "-pix_fmt", "yuv420p")
+	}},
+	{"vfr.mp4", func(string) []string {
+		// 30 frames at 30 fps, then the rest at 10 fps, each kept as it is.
+		return append(testsrc("160x120", 30, 3), "-vf", "setpts='if(lt(N,30),N/30,1+(N-30)/10)/TB'", "-fps_mode", "vfr",
+			"-c:v", "libx264", "-bf", "2", "-g", "20", "-pix_fmt", "yuv420p")
+	}},
+	{"edit-list.mp4", func(dir string) []string {
+		// A stream copy cut between keyframes: the edit list hides the frames before the cut,
+		// which still have to be decoded.
+		return []string{"-ss", "1.3", "-i", filepath.Join(dir, "bframes.mp4"), "-c", "copy"}
+	}},
+	{"fragmented.mp4", func(string) []string {
+		return append(testsrc("160x120", 25, 4), "-c:v", "libx264", "-bf", "2", "-g", "25", "-pix_fmt", "yuv420p",
+			"-movflags", "frag_keyframe+empty_moov+default_base_moof")
+	}},
+	{"cues.mkv", func(string) []string {
+		return append(testsrc("160x120", 25, 4), "-c:v", "libx264", "-bf", "2", "-g", "25", "-pix_fmt", "yuv420p")
+	}},
+	{"hevc.mp4", func(string) []string {
+		return append(testsrc("160x120", 25, 4), "-c:v", "libx265", "-x265-params", "keyint=24:bframes=2:log-level=error", "-pix_fmt", "yuv420p", "-tag:v", "hvc1")
+	}},
+	{"hevc.mkv", func(string) []string {
+		return append(testsrc("160x120", 25, 4), "-c:v", "libx265", "-x265-params", "keyint=24:bframes=2:log-level=error", "-pix_fmt", "yuv420p")
+	}},
+}
+
+// makeClips returns the directory of the tricky clips and their names, writing them the
+// first time, plus an MKV without Cues (written to a pipe, where the muxer cannot go back to
+// add them).
+func makeClips(t *testing.T) (dir string, names []string) {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (make deps installs it)")
+	}
+	clipOnce.Do(func() { clipNames, clipErr = writeClips(clipDir) })
+	if clipErr != nil {
+		t.Fatal(clipErr)
+	}
+	return clipDir, clipNames
+}
+
+func writeClips(dir string) ([]string, error) {
+	quiet := []string{"-hide_banner", "-loglevel", "error", "-nostdin"}
+	var names []string
+	for _, c := range tricky {
+		args := append(append(slices.Clone(quiet), c.args(dir)...), filepath.Join(dir, c.name))
+		if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("ffmpeg %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		names = append(names, c.name)
+	}
+	out, err := exec.Command("ffmpeg", append(append(slices.Clone(quiet), testsrc("160x120", 25, 4)...),
+		"-c:v", "libx264", "-bf", "2", "-g", "25", "-pix_fmt", "yuv420p", "-f", "matroska", "pipe:1")...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("ffmpeg to a pipe: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "no-cues.mkv"), out, 0o600); err != nil {
+		return nil, err
+	}
+	return append(names, "no-cues.mkv"), nil
+}
+
+// frameMD5s is what ffmpeg hashes for each frame of path, in the numbering frames promises.
+func frameMD5s(t *testing.T, path string) []string {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", path,
+		"-map", "0:v:0", "-fps_mode", "passthrough", "-f", "framemd5", "-").Output()
+	if err != nil {
+		t.Fatalf("ffmpeg framemd5 %s: %v", path, err)
+	}
+	var sums []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		f := strings.Split(line, ",")
+		sums = append(sums, strings.TrimSpace(f[len(f)-1]))
+	}
+	return sums
+}
+
+func md5Of(p media.Picture) string {
+	h := md5.New()
+	for _, plane := range p.Planes {
+		h.Write(plane)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func buildIndex(t *testing.T, path string) *index.Index {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := index.Build(f, st.Size())
+	if err != nil {
+		t.Fatalf("index %s: %v", path, err)
+	}
+	return ix
+}
+
+// For every tricky file, random frames (cold, then a few scrubbed forward from each) and the
+// first and last are byte for byte what ffmpeg decodes for the same frame number.
+func TestRandomFramesMatchFFmpeg(t *testing.T) {
+	dir, names := makeClips(t)
+	r := frames.NewReader(frames.Config{CacheBytes: 1 << 20}) // small: most requests decode
+	defer r.Close()
+	rng := rand.New(rand.NewPCG(7, 11))
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name)
+			want := frameMD5s(t, path)
+			ix := buildIndex(t, path)
+			if len(ix.Frames) != len(want) {
+				t.Fatalf("index has %d frames, ffmpeg decodes %d", len(ix.Frames), len(want))
+			}
+			asked := []int{0, len(want) - 1}
+			for range 6 {
+				n := rng.IntN(len(want))
+				asked = append(asked, n)
+				for k := 1; k <= 2 && n+k < len(want); k++ {
+					asked = append(asked, n+k)
+				}
+			}
+			for _, n := range asked {
+				pic, err := r.Frame(context.Background(), name, path, ix, n)
+				if err != nil {
+					t.Fatalf("frame %d: %v", n, err)
+				}
+				if pic.Frame != n || pic.Format != "I420" || pic.Width != 160 || pic.Height != 120 {
+					t.Fatalf("frame %d: got frame %d, %s %dx%d", n, pic.Frame, pic.Format, pic.Width, pic.Height)
+				}
+				if got := md5Of(pic); got != want[n] {
+					t.Errorf("frame %d (cached %v): md5 %s, ffmpeg %s", n, pic.Cached, got, want[n])
+				}
+			}
+		})
+	}
+}
+
+// Eight clients asking for one frame at once get it from one decode of its group of pictures.
+func TestConcurrentRequestsDecodeOnce(t *testing.T) {
+	dir, _ := makeClips(t)
+	path := filepath.Join(dir, "bframes.mp4")
+	ix := buildIndex(t, path)
+	want := frameMD5s(t, path)
+	r := frames.NewReader(frames.Config{Prefetch: -1})
+	defer r.Close()
+	n := 20 // well into the first GOP of 25
+	results := make(chan error, 8)
+	for range 8 {
+		go func() {
+			pic, err := r.Frame(context.Background(), "v", path, ix, n)
+			if err == nil && md5Of(pic) != want[n] {
+				err = fmt.Errorf("wrong picture")
+			}
+			results <- err
+		}()
+	}
+	for range 8 {
+		if err := <-results; err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := ix.Frames[n]
+	need := uint64(f.Decode - f.Start + 1)
+	// Unreferenced B-frames before n are left out; the decoder holds a few pictures back for
+	// reordering, so a few samples past n are fed.
+	if got := r.Stats().SamplesDecoded; got < need/2 || got > need+8 {
+		t.Errorf("%d samples decoded for 8 requests of frame %d, which needs %d", got, n, need)
+	}
+}
+
+// After a request, the next frames are decoded in the background, and asking for them then
+// is a cache hit; a cache too small for a picture keeps none and frames still come right.
+func TestPrefetchAndCache(t *testing.T) {
+	dir, _ := makeClips(t)
+	path := filepath.Join(dir, "cues.mkv")
+	ix := buildIndex(t, path)
+	want := frameMD5s(t, path)
+	r := frames.NewReader(frames.Config{Prefetch: 5})
+	defer r.Close()
+	ctx := context.Background()
+	if _, err := r.Frame(ctx, "v", path, ix, 30); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for r.Stats().SamplesDecoded < uint64(ix.Frames[35].Decode-ix.Frames[30].Start+1) {
+		if time.Now().After(deadline) {
+			t.Fatalf("prefetch did not run: %+v", r.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for n := 31; n <= 35; n++ {
+		pic, err := r.Frame(ctx, "v", path, ix, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !pic.Cached || md5Of(pic) != want[n] {
+			t.Errorf("frame %d: cached %v, md5 right %v", n, pic.Cached, md5Of(pic) == want[n])
+		}
+	}
+	if _, err := r.Frame(ctx, "v", path, ix, len(ix.Frames)); !errors.Is(err, frames.ErrFrameRange) {
+		t.Errorf("frame past the end: %v, want ErrFrameRange", err)
+	}
+
+	r.Forget("v")
+	if st := r.Stats(); st.Cache.Pictures != 0 || st.Decoders != 0 {
+		t.Errorf("after Forget: %+v", st)
+	}
+
+	tiny := frames.NewReader(frames.Config{CacheBytes: 100, Prefetch: -1})
+	defer tiny.Close()
+	for _, n := range []int{5, 5, 6} {
+		pic, err := tiny.Frame(ctx, "v", path, ix, n)
+		if err != nil || pic.Cached || md5Of(pic) != want[n] {
+			t.Fatalf("tiny cache, frame %d: err %v, cached %v", n, err, pic.Cached)
+		}
+	}
+}
+
+// The cache evicts least recently used pictures to stay within its budget.
+func TestFrameCacheEvictsLeastRecentlyUsed(t *testing.T) {
+	c := frames.NewFrameCache(300)
+	pic := func(n int) media.Picture { return media.Picture{Frame: n, Planes: [][]byte{make([]byte, 100)}} }
+	c.Put("a", pic(1))
+	c.Put("a", pic(2))
+	c.Put("b", pic(1))
+	c.Get("a", 1) // now a/2 is the least recently used
+	c.Put("a", pic(3))
+	if _, ok := c.Get("a", 2); ok {
+		t.Error("a/2 still cached")
+	}
+	for _, k := range []struct {
+		v string
+		n int
+	}{{"a", 1}, {"b", 1}, {"a", 3}} {
+		if _, ok := c.Get(k.v, k.n); !ok {
+			t.Errorf("%s/%d evicted", k.v, k.n)
+		}
+	}
+	if st := c.Stats(); st.Bytes != 300 || st.Evictions != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	c.Forget("a")
+	if st := c.Stats(); st.Pictures != 1 || st.Bytes != 100 {
+		t.Errorf("after Forget: %+v", st)
+	}
+}
