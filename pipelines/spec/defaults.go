@@ -10,6 +10,8 @@ const (
 	DefaultDataDir = "data"
 	// DefaultMaxUploadBytes is 4 GiB.
 	DefaultMaxUploadBytes int64 = 4 << 30
+	// DefaultFrameCacheBytes is 512 MiB: about 170 decoded 1080p frames.
+	DefaultFrameCacheBytes int64 = 512 << 20
 )
 
 // Default returns the configuration used for every field a document leaves out. It has no
@@ -17,9 +19,10 @@ const (
 func Default() *Config {
 	return &Config{
 		Server: Server{
-			Listen:         DefaultListen,
-			DataDir:        DefaultDataDir,
-			MaxUploadBytes: DefaultMaxUploadBytes,
+			Listen:          DefaultListen,
+			DataDir:         DefaultDataDir,
+			MaxUploadBytes:  DefaultMaxUploadBytes,
+			FrameCacheBytes: DefaultFrameCacheBytes,
 		},
 	}
 }

@@ -93,6 +93,7 @@ pipelines:
 		{"listen", cfg.Server.Listen, "127.0.0.1:8080"},
 		{"data_dir", cfg.Server.DataDir, "data"},
 		{"max_upload_bytes", cfg.Server.MaxUploadBytes, int64(4 << 30)},
+		{"frame_cache_bytes", cfg.Server.FrameCacheBytes, int64(512 << 20)},
 		{"format", cfg.Models[0].Format, FormatMask},
 		{"providers", cfg.Models[0].Providers, []Provider{ProviderTensorRT, ProviderCUDA, ProviderCPU}},
 		{"decode", got.Decode, DecodeAuto},
@@ -196,7 +197,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top-level", "servr:\n  listen: x\n",
 			[]string{"1 servr: unknown field (known: server, models, pipelines)"}},
 		{"unknown in server", "server:\n  port: 80\n",
-			[]string{"2 server.port: unknown field (known: listen, data_dir, api_token, max_upload_bytes)"}},
+			[]string{"2 server.port: unknown field (known: listen, data_dir, api_token, max_upload_bytes, frame_cache_bytes)"}},
 		{"unknown at every depth", `
 pipelines:
   - name: a
@@ -456,7 +457,7 @@ func TestParseEnv(t *testing.T) {
 		{"invalid name", "server:\n  api_token: ${1A}\n", nil,
 			[]string{"2 server.api_token: invalid environment variable reference; want ${NAME} with letters, digits and _ (write $$ for a literal $)"}},
 		{"keys not expanded", "server:\n  ${X}: 1\n", nil,
-			[]string{"2 server.${X}: unknown field (known: listen, data_dir, api_token, max_upload_bytes)"}},
+			[]string{"2 server.${X}: unknown field (known: listen, data_dir, api_token, max_upload_bytes, frame_cache_bytes)"}},
 		{"list items", "models:\n  - name: m\n    path: p\n    classes: [pig, \"${HOST}\"]\n", func(t *testing.T, c *Config) {
 			if got := c.Models[0].Classes; !reflect.DeepEqual(got, []string{"pig", "cam.local"}) {
 				t.Errorf("classes = %q", got)

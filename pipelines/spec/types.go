@@ -23,6 +23,9 @@ type Server struct {
 	APIToken string `yaml:"api_token" json:"-"`
 	// MaxUploadBytes bounds one upload. Default 4 GiB.
 	MaxUploadBytes int64 `yaml:"max_upload_bytes" json:"max_upload_bytes"`
+	// FrameCacheBytes bounds the decoded frames of uploaded videos kept in memory for exact
+	// frame access. Default 512 MiB; 0 keeps none.
+	FrameCacheBytes int64 `yaml:"frame_cache_bytes" json:"frame_cache_bytes"`
 }
 
 // Model describes one ONNX model the inference element can load.

@@ -135,6 +135,9 @@ func (v *validator) server(path string, s *Server) {
 	if s.MaxUploadBytes <= 0 {
 		v.add(joinPath(path, "max_upload_bytes"), "must be greater than 0")
 	}
+	if s.FrameCacheBytes < 0 {
+		v.add(joinPath(path, "frame_cache_bytes"), "must not be negative")
+	}
 }
 
 func (v *validator) model(path string, m *Model) {

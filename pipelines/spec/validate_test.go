@@ -84,6 +84,8 @@ func TestConfigValidate(t *testing.T) {
 		{"max_upload_bytes 1", func(c *Config) { c.Server.MaxUploadBytes = 1 }, "", ""},
 		{"max_upload_bytes 0", func(c *Config) { c.Server.MaxUploadBytes = 0 }, "server.max_upload_bytes", "must be greater than 0"},
 		{"max_upload_bytes negative", func(c *Config) { c.Server.MaxUploadBytes = -1 }, "server.max_upload_bytes", "must be greater than 0"},
+		{"frame_cache_bytes 0", func(c *Config) { c.Server.FrameCacheBytes = 0 }, "", ""},
+		{"frame_cache_bytes negative", func(c *Config) { c.Server.FrameCacheBytes = -1 }, "server.frame_cache_bytes", "must not be negative"},
 
 		// models
 		{"model name with dot", func(c *Config) { c.Models[0].Name = "yolo.v8-seg_n"; c.Pipelines[2].Inference.Model = "yolo.v8-seg_n" }, "", ""},

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
 	"github.com/pigweight/pigweight/pipelines"
@@ -63,6 +64,11 @@ type Options struct {
 	// Reload re-reads the configuration file and applies it (POST /api/v1/reload); its result
 	// is answered as JSON, spec.Errors as 400. Nil: the route answers 501.
 	Reload func() (any, error)
+	// Videos is the library of uploaded videos (/api/v1/videos, /api/v1/jobs). When nil, its
+	// routes list nothing and answer the rest with 503. Uploads of any size need
+	// UploadHandler mounted beside the app; the app's own upload route takes bodies up to
+	// MaxBodyBytes.
+	Videos Videos
 }
 
 // server holds what the handlers share. It is immutable after New.
@@ -72,6 +78,7 @@ type server struct {
 	system    func() System
 	models    func() any
 	reload    func() (any, error)
+	videos    Videos
 	log       *slog.Logger
 	version   string
 	openapi   []byte
@@ -90,11 +97,15 @@ func New(opts Options) *fiber.App {
 		system:    opts.System,
 		models:    opts.Models,
 		reload:    opts.Reload,
+		videos:    opts.Videos,
 		log:       log.With("component", "api"),
 		version:   opts.Version,
 	}
 	if s.pipelines == nil {
 		s.pipelines = closedPipelines{}
+	}
+	if s.videos == nil {
+		s.videos = closedVideos{}
 	}
 	doc, err := openAPIJSON(opts.Version)
 	if err != nil {
@@ -150,6 +161,18 @@ func New(opts Options) *fiber.App {
 	v1.Get("/pipelines/:name/detections", s.detections)
 	v1.Get("/models", s.listModels)
 	v1.Post("/reload", s.reloadConfig)
+	v1.Get("/videos", s.listVideos)
+	// Served here only for bodies up to MaxBodyBytes; package web mounts UploadHandler on
+	// this path for real uploads, ahead of the app.
+	v1.Post("/videos", adaptor.HTTPHandler(newUploadHandler(s.videos, "", s.log, false)))
+	v1.Get("/videos/:id", s.getVideo)
+	v1.Delete("/videos/:id", s.deleteVideo)
+	v1.Get("/videos/:id/frames/:n", s.videoFrame)
+	v1.Post("/videos/:id/infer", s.startJob)
+	v1.Get("/jobs", s.listJobs)
+	v1.Get("/jobs/:job", s.getJob)
+	v1.Delete("/jobs/:job", s.cancelJob)
+	v1.Get("/jobs/:job/results.csv", s.jobCSV)
 
 	app.Get("/docs", s.docs)
 	app.Get("/", s.uiIndex)

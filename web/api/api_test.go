@@ -180,6 +180,7 @@ func newTestApp(t *testing.T, f Pipelines, token string) *fiber.App {
 		Reload: func() (any, error) {
 			return pipelines.ReloadResult{Unchanged: []string{"pen2"}}, nil
 		},
+		Videos: newFakeVideos(),
 	})
 }
 
@@ -567,9 +568,10 @@ func checkErrorShape(t *testing.T, res *http.Response, body []byte) ErrorRespons
 	return e
 }
 
-// pathFor turns a registered route path into a request path naming pipeline "pen2".
+// pathFor turns a registered route path into a request path naming pipeline "pen2", and the
+// video, frame and job that newFakeVideos holds.
 func pathFor(route string) string {
-	return strings.ReplaceAll(route, ":name", "pen2")
+	return strings.NewReplacer(":name", "pen2", ":id", fakeVideoID, ":n", "0", ":job", fakeJobID).Replace(route)
 }
 
 // apiRoutes are the app's routes without HEAD (Fiber adds one per GET) and without the start

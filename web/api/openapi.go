@@ -27,12 +27,15 @@ func openAPIDocument(version string) obj {
 			"title":   "pigweight control API",
 			"version": version,
 			"description": "Lists, adds, removes, starts, stops and restarts pipelines (one per camera or file), " +
+				"stores uploaded videos and serves their exact frames, runs batch inference jobs on them, " +
 				"and reports what the machine can decode and infer with. Every error is JSON of the Error schema. " +
 				"When the server is configured with an API token, every request that is not GET, HEAD or OPTIONS " +
 				"needs `Authorization: Bearer <token>`.",
 		},
 		"tags": []obj{
 			{"name": "pipelines", "description": "Pipelines and their state."},
+			{"name": "videos", "description": "Uploaded recordings and their exact frames."},
+			{"name": "jobs", "description": "Batch inference over frame ranges of uploaded videos."},
 			{"name": "system", "description": "The server and the machine it runs on."},
 			{"name": "docs", "description": "This description of the API."},
 		},
@@ -57,6 +60,14 @@ func statusResponse(description string) obj {
 }
 
 func openAPIPaths() obj {
+	paths := pipelinePaths()
+	for k, v := range videoPaths() {
+		paths[k] = v
+	}
+	return paths
+}
+
+func pipelinePaths() obj {
 	nameParam := []obj{{"$ref": "#/components/parameters/PipelineName"}}
 	action := func(id, verb, description string) obj {
 		return obj{
@@ -302,6 +313,20 @@ func openAPIComponents() obj {
 				"description": "The pipeline's name, percent-encoded.",
 				"schema":      obj{"type": "string"},
 			},
+			"VideoID": obj{
+				"name":        "id",
+				"in":          "path",
+				"required":    true,
+				"description": "The video's id: the first 16 hex digits of its SHA-256 (or the provisional `upload-…` id of an upload in flight).",
+				"schema":      obj{"type": "string"},
+			},
+			"JobID": obj{
+				"name":        "job",
+				"in":          "path",
+				"required":    true,
+				"description": "The job's id.",
+				"schema":      obj{"type": "string"},
+			},
 		},
 		"responses": obj{
 			"BadRequest":    errorResponse("The body or a parameter is invalid; `field` and `errors` say where."),
@@ -319,6 +344,10 @@ func openAPIComponents() obj {
 			"UnsupportedMediaType": errorResponse("The body is not YAML or JSON, or it is compressed."),
 			"NotImplemented":       errorResponse("This server was started without a way to add pipelines at run time."),
 			"ServiceUnavailable":   errorResponse("The server is shutting down."),
+			"VideoNotFound":        errorResponse("There is no video of that id."),
+			"JobNotFound":          errorResponse("There is no job of that id (the oldest finished jobs are forgotten)."),
+			"VideoBusy":            errorResponse("The video is still uploading or being deleted."),
+			"NoVideos":             errorResponse("The server has no video library, or it is shutting down."),
 		},
 		"schemas": openAPISchemas(),
 	}
@@ -416,17 +445,18 @@ func openAPISchemas() obj {
 		"Status": object("A snapshot of one pipeline.",
 			[]string{"name", "state", "since", "decoder", "frames", "fps", "restarts", "last_error", "spec"},
 			obj{
-				"name":         str(""),
-				"state":        schemaRef("State"),
-				"since":        obj{"type": "string", "format": "date-time", "description": "When the pipeline entered its state."},
-				"decoder":      str("Decoder element the last start chose, e.g. avdec_h264 or nvh264dec; empty before the stream's caps are known."),
-				"frames":       obj{"type": "integer", "format": "int64", "minimum": 0, "description": "Frames decoded since the pipeline was added."},
-				"fps":          obj{"type": "number", "format": "double", "description": "Recent decoded frames per second."},
-				"bitrate_kbps": obj{"type": "number", "format": "double", "description": "Recent bitrate of the encoded stream as it arrives, in kbit/s."},
-				"restarts":     integer("How often the pipeline was restarted after an error."),
-				"last_error":   str("The last error; empty when there was none."),
-				"next_retry":   obj{"type": "string", "format": "date-time", "description": "When a retrying pipeline starts again; absent otherwise."},
-				"spec":         schemaRef("Pipeline"),
+				"name":              str(""),
+				"state":             schemaRef("State"),
+				"since":             obj{"type": "string", "format": "date-time", "description": "When the pipeline entered its state."},
+				"decoder":           str("Decoder element the last start chose, e.g. avdec_h264 or nvh264dec; empty before the stream's caps are known."),
+				"frames":            obj{"type": "integer", "format": "int64", "minimum": 0, "description": "Frames decoded since the pipeline was added."},
+				"fps":               obj{"type": "number", "format": "double", "description": "Recent decoded frames per second."},
+				"inference_skipped": obj{"type": "integer", "format": "int64", "minimum": 0, "description": "Decoded frames dropped before inference because it was behind."},
+				"bitrate_kbps":      obj{"type": "number", "format": "double", "description": "Recent bitrate of the encoded stream as it arrives, in kbit/s."},
+				"restarts":          integer("How often the pipeline was restarted after an error."),
+				"last_error":        str("The last error; empty when there was none."),
+				"next_retry":        obj{"type": "string", "format": "date-time", "description": "When a retrying pipeline starts again; absent otherwise."},
+				"spec":              schemaRef("Pipeline"),
 			}),
 		"Pipeline": object("One pipeline, as in the config file's `pipelines:` list.", []string{"name", "source"}, obj{
 			"name":      str("Unique name; used in URLs."),
@@ -488,5 +518,318 @@ func openAPISchemas() obj {
 			"usable": boolean("Whether a session could be created with it."),
 			"error":  str("Why it is not usable; absent when it is."),
 		}),
+		"Video":        videoSchema(),
+		"Job":          jobSchema(),
+		"FrameResult":  frameResultSchema(),
+		"InferRequest": inferRequestSchema(),
 	}
+}
+
+// --- videos and jobs -------------------------------------------------------------------------
+
+func videoPaths() obj {
+	videoParam := []obj{{"$ref": "#/components/parameters/VideoID"}}
+	jobParam := []obj{{"$ref": "#/components/parameters/JobID"}}
+	videoJSON := func(description string) obj {
+		return obj{"description": description, "content": jsonContent(schemaRef("Video")), "headers": obj{
+			"Location": obj{"description": "URL of the video.", "schema": obj{"type": "string"}},
+		}}
+	}
+	jobJSON := func(description string) obj {
+		return obj{"description": description, "content": jsonContent(schemaRef("Job"))}
+	}
+	frameHeader := func(description, typ string) obj {
+		return obj{"description": description, "schema": obj{"type": typ}}
+	}
+	return obj{
+		"/api/v1/videos": obj{
+			"get": obj{
+				"operationId": "listVideos",
+				"tags":        []string{"videos"},
+				"summary":     "List videos",
+				"description": "Stored videos and uploads in flight, newest first. An upload in flight has a provisional " +
+					"`upload-…` id, state `uploading` (progress: bytes received of the announced size) then `indexing` " +
+					"(progress: how far the indexer has read); poll this list to draw a progress bar.",
+				"responses": obj{
+					"200": obj{"description": "All videos.", "content": jsonContent(obj{"type": "array", "items": schemaRef("Video")})},
+					"500": responseRef("InternalError"),
+				},
+			},
+			"post": obj{
+				"operationId": "uploadVideo",
+				"tags":        []string{"videos"},
+				"summary":     "Upload a video",
+				"description": "Streams the file to disk (never into memory), checks its first bytes, indexes it, and stores it " +
+					"under the first 16 hex digits of its SHA-256. MP4/MOV (also fragmented), MKV/WebM and MPEG-TS with H.264 " +
+					"or H.265 are accepted; the container is told from the content, never from the name. Send multipart/form-data " +
+					"with the file in the field `file`, or the file itself as application/octet-stream or video/* (name in " +
+					"`?name=`). The same content uploaded again is not stored twice: the answer is then 200 with the existing " +
+					"video. Whatever goes wrong, nothing of a refused upload is kept. The size limit is the server's " +
+					"`max_upload_bytes`; a Content-Length over it is refused before the body is read.",
+				"security": bearer(),
+				"parameters": []obj{{
+					"name": "name", "in": "query", "required": false, "schema": obj{"type": "string"},
+					"description": "File name to show, for a raw body (multipart takes the part's file name). Display only.",
+				}},
+				"requestBody": obj{
+					"required": true,
+					"content": obj{
+						"multipart/form-data": obj{"schema": object("", []string{"file"}, obj{
+							"file": obj{"type": "string", "format": "binary"},
+						})},
+						"application/octet-stream": obj{"schema": obj{"type": "string", "format": "binary"}},
+						"video/*":                  obj{"schema": obj{"type": "string", "format": "binary"}},
+					},
+				},
+				"responses": obj{
+					"201": videoJSON("Stored; the body is the new video."),
+					"200": videoJSON("The same content was stored before; the body is that video."),
+					"400": errorResponse("A malformed multipart body, no `file` field, or the upload was cut short."),
+					"401": responseRef("Unauthorized"),
+					"413": errorResponse("The file is larger than the server's upload limit."),
+					"415": errorResponse("Not a video that can be indexed (a picture, text, audio, another codec), the reason in `error`; or a Content-Type that is neither multipart/form-data, application/octet-stream nor video/*, or a compressed body."),
+					"422": errorResponse("The file is empty, or looks like a supported container but is corrupt or truncated; the reason in `error`."),
+					"500": responseRef("InternalError"),
+					"503": responseRef("NoVideos"),
+				},
+			},
+		},
+		"/api/v1/videos/{id}": obj{
+			"parameters": videoParam,
+			"get": obj{
+				"operationId": "getVideo",
+				"tags":        []string{"videos"},
+				"summary":     "Get one video",
+				"responses": obj{
+					"200": obj{"description": "The video.", "content": jsonContent(schemaRef("Video"))},
+					"404": responseRef("VideoNotFound"),
+					"500": responseRef("InternalError"),
+					"503": responseRef("NoVideos"),
+				},
+			},
+			"delete": obj{
+				"operationId": "deleteVideo",
+				"tags":        []string{"videos"},
+				"summary":     "Delete a video",
+				"description": "Removes the file, its metadata and its index. Jobs running on the video are cancelled first.",
+				"security":    bearer(),
+				"responses": obj{
+					"204": obj{"description": "Deleted."},
+					"401": responseRef("Unauthorized"),
+					"404": responseRef("VideoNotFound"),
+					"409": responseRef("VideoBusy"),
+					"500": responseRef("InternalError"),
+					"503": responseRef("NoVideos"),
+				},
+			},
+		},
+		"/api/v1/videos/{id}/frames/{n}": obj{
+			"parameters": append(videoParam, obj{
+				"name": "n", "in": "path", "required": true, "schema": obj{"type": "integer", "minimum": 0},
+				"description": "Frame number: 0-based, in presentation order (ffmpeg's numbering for `-map 0:v:0 -fps_mode passthrough`).",
+			}),
+			"get": obj{
+				"operationId": "getVideoFrame",
+				"tags":        []string{"videos"},
+				"summary":     "Exact frame of a video",
+				"description": "Decodes exactly frame n. The frame of a content-addressed video never changes, so the answer " +
+					"may be cached.",
+				"parameters": []obj{
+					{"name": "format", "in": "query", "required": false, "description": "jpeg (default), png, or raw: the " +
+						"decoder's planes back to back, each row exactly its samples (for I420: Y, then U, then V; " +
+						"width*height*3/2 bytes).", "schema": obj{"type": "string", "enum": []string{"jpeg", "png", "raw"}, "default": "jpeg"}},
+					{"name": "quality", "in": "query", "required": false, "description": "JPEG quality.",
+						"schema": obj{"type": "integer", "minimum": 1, "maximum": 100, "default": 90}},
+				},
+				"responses": obj{
+					"200": obj{
+						"description": "The frame.",
+						"headers": obj{
+							"X-Frame-Number": frameHeader("The frame's number.", "integer"),
+							"X-Frame-PTS":    frameHeader("The frame's presentation time from the start of the video, in seconds.", "number"),
+							"X-Frame-Width":  frameHeader("Width in pixels.", "integer"),
+							"X-Frame-Height": frameHeader("Height in pixels.", "integer"),
+							"X-Pixel-Format": frameHeader("The decoder's pixel format, as GStreamer names it (I420, ...): the layout of format=raw.", "string"),
+							"X-Frame-Cache":  frameHeader("hit when the frame came from the decoded-frame cache, miss when it was decoded.", "string"),
+							"Cache-Control":  frameHeader("private, max-age=3600.", "string"),
+						},
+						"content": obj{
+							"image/jpeg":               obj{"schema": obj{"type": "string", "format": "binary"}},
+							"image/png":                obj{"schema": obj{"type": "string", "format": "binary"}},
+							"application/octet-stream": obj{"schema": obj{"type": "string", "format": "binary"}},
+						},
+					},
+					"400": errorResponse("n is not a non-negative integer, or format or quality is invalid."),
+					"404": errorResponse("No such video, or n is not below its frame count."),
+					"409": responseRef("VideoBusy"),
+					"422": errorResponse("The frame's pixel format cannot be encoded as JPEG or PNG (only 8-bit planar 4:2:0, 4:2:2, 4:4:4 and grey); format=raw still works."),
+					"500": responseRef("InternalError"),
+					"503": responseRef("NoVideos"),
+					"504": errorResponse("Decoding took too long."),
+				},
+			},
+		},
+		"/api/v1/videos/{id}/infer": obj{
+			"parameters": videoParam,
+			"post": obj{
+				"operationId": "startJob",
+				"tags":        []string{"jobs"},
+				"summary":     "Run a model over frames of a video",
+				"description": "Queues a job that analyses frames from, from+step, ... up to to (inclusive). Jobs run one at a " +
+					"time by default; poll the job for progress and results. The body may be empty: every frame with the " +
+					"default model.",
+				"security": bearer(),
+				"requestBody": obj{
+					"required": false,
+					"content":  jsonContent(schemaRef("InferRequest")),
+				},
+				"responses": obj{
+					"202": obj{
+						"description": "Queued; the body is the job.",
+						"headers":     obj{"Location": obj{"description": "URL of the job.", "schema": obj{"type": "string"}}},
+						"content":     jsonContent(schemaRef("Job")),
+					},
+					"400": errorResponse("A bad range or step, more than 100000 frames, an unknown model, or a body that is not such JSON."),
+					"401": responseRef("Unauthorized"),
+					"404": responseRef("VideoNotFound"),
+					"409": responseRef("VideoBusy"),
+					"415": errorResponse("The body is not JSON, or it is compressed."),
+					"429": errorResponse("Too many jobs are queued or running; wait for some to finish."),
+					"500": responseRef("InternalError"),
+					"503": responseRef("NoVideos"),
+				},
+			},
+		},
+		"/api/v1/jobs": obj{
+			"get": obj{
+				"operationId": "listJobs",
+				"tags":        []string{"jobs"},
+				"summary":     "List jobs",
+				"description": "Queued, running and recently finished jobs (the last 100 finished are kept, in memory only), newest first, without results.",
+				"responses": obj{
+					"200": obj{"description": "All jobs.", "content": jsonContent(obj{"type": "array", "items": schemaRef("Job")})},
+					"500": responseRef("InternalError"),
+				},
+			},
+		},
+		"/api/v1/jobs/{job}": obj{
+			"parameters": jobParam,
+			"get": obj{
+				"operationId": "getJob",
+				"tags":        []string{"jobs"},
+				"summary":     "Get a job with its results",
+				"description": "The job with `results` for every frame analysed so far (present, possibly empty).",
+				"responses": obj{
+					"200": jobJSON("The job."),
+					"404": responseRef("JobNotFound"),
+					"500": responseRef("InternalError"),
+					"503": responseRef("NoVideos"),
+				},
+			},
+			"delete": obj{
+				"operationId": "cancelJob",
+				"tags":        []string{"jobs"},
+				"summary":     "Cancel a job",
+				"description": "Asks a queued or running job to stop; it reaches state cancelled as soon as the frame in " +
+					"progress is abandoned, and stays listed with the results it had. A finished job is left as it is.",
+				"security": bearer(),
+				"responses": obj{
+					"200": jobJSON("The job, without results, right after the request."),
+					"401": responseRef("Unauthorized"),
+					"404": responseRef("JobNotFound"),
+					"500": responseRef("InternalError"),
+					"503": responseRef("NoVideos"),
+				},
+			},
+		},
+		"/api/v1/jobs/{job}/results.csv": obj{
+			"parameters": jobParam,
+			"get": obj{
+				"operationId": "getJobCSV",
+				"tags":        []string{"jobs"},
+				"summary":     "A job's detections as CSV",
+				"description": "One row per detection, as far as the job has got (X-Job-State says whether it is done): " +
+					"`frame,pts_s,class,score,x,y,w,h,area`, box in frame pixels with x, y its top-left corner.",
+				"responses": obj{
+					"200": obj{
+						"description": "The CSV, as an attachment.",
+						"headers": obj{
+							"Content-Disposition": obj{"description": "attachment; filename=\"job-<id>.csv\"", "schema": obj{"type": "string"}},
+							"X-Job-State":         obj{"description": "The job's state when the CSV was made.", "schema": obj{"type": "string"}},
+						},
+						"content": obj{"text/csv": obj{"schema": obj{"type": "string"}}},
+					},
+					"404": responseRef("JobNotFound"),
+					"500": responseRef("InternalError"),
+					"503": responseRef("NoVideos"),
+				},
+			},
+		},
+	}
+}
+
+func number(description string) obj {
+	return obj{"type": "number", "format": "double", "description": description}
+}
+
+func videoSchema() obj {
+	return object("A stored video, or an upload in flight.",
+		[]string{"id", "name", "bytes", "created", "container", "codec", "width", "height", "frames", "keyframes", "duration_s", "fps", "index_build_ms", "state", "progress"},
+		obj{
+			"id":             str("First 16 hex digits of the content's SHA-256; `upload-…` while uploading."),
+			"name":           str("The uploaded file's name, for display only."),
+			"sha256":         str("Hex SHA-256 of the content; absent while uploading."),
+			"bytes":          obj{"type": "integer", "format": "int64", "description": "Size; bytes received so far while uploading."},
+			"created":        obj{"type": "string", "format": "date-time"},
+			"container":      obj{"type": "string", "enum": []string{"mp4", "mkv", "mpegts", ""}, "description": "Empty while uploading."},
+			"codec":          obj{"type": "string", "enum": []string{"h264", "h265", ""}, "description": "Empty while uploading."},
+			"width":          integer(""),
+			"height":         integer(""),
+			"frames":         integer("Frames shown; frame numbers run from 0 to frames-1."),
+			"keyframes":      integer("Sync samples."),
+			"duration_s":     number("From the first frame to the end of the last, in seconds."),
+			"fps":            number("Mean frame rate: frames / duration_s."),
+			"index_build_ms": obj{"type": "integer", "format": "int64", "description": "How long indexing took."},
+			"state":          obj{"type": "string", "enum": []string{"uploading", "indexing", "ready"}},
+			"progress":       number("0 to 1 within the state: bytes received of the announced size, then how far the indexer has read; 1 when ready."),
+		})
+}
+
+func jobSchema() obj {
+	return object("A batch inference job.",
+		[]string{"id", "video", "model", "from", "to", "step", "state", "done", "total", "progress", "created"},
+		obj{
+			"id":       str(""),
+			"video":    str("The video's id."),
+			"model":    str(""),
+			"from":     integer("First frame."),
+			"to":       integer("Last frame, inclusive."),
+			"step":     integer(""),
+			"state":    obj{"type": "string", "enum": []string{"queued", "running", "done", "failed", "cancelled"}},
+			"done":     integer("Frames analysed."),
+			"total":    integer("Frames to analyse."),
+			"progress": number("done / total."),
+			"created":  obj{"type": "string", "format": "date-time"},
+			"started":  obj{"type": "string", "format": "date-time", "description": "Absent while queued."},
+			"finished": obj{"type": "string", "format": "date-time", "description": "Absent until done, failed or cancelled."},
+			"error":    str("Why the job failed or was cancelled."),
+			"results":  obj{"type": "array", "items": schemaRef("FrameResult"), "description": "Per analysed frame, in order; only from GET /api/v1/jobs/{job}."},
+		})
+}
+
+func frameResultSchema() obj {
+	return object("What the model found in one frame.", []string{"frame", "pts_s", "detections"}, obj{
+		"frame":      integer(""),
+		"pts_s":      number("Presentation time from the start of the video, in seconds."),
+		"detections": obj{"type": "array", "items": schemaRef("Detection")},
+	})
+}
+
+func inferRequestSchema() obj {
+	return object("Which frames to analyse, with which model; every field may be left out.", nil, obj{
+		"model": str("A model name; default: the server's default model."),
+		"from":  obj{"type": "integer", "minimum": 0, "description": "First frame; default 0."},
+		"to":    obj{"type": "integer", "minimum": -1, "description": "Last frame, inclusive; default (or -1): the video's last frame."},
+		"step":  obj{"type": "integer", "minimum": 1, "description": "Analyse every step-th frame; default 1."},
+	})
 }
