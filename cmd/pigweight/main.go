@@ -21,6 +21,8 @@ usage:
   pigweight doctor [--config FILE]
   pigweight model  demo|bench -o FILE
   pigweight bench  [--model models/bench.onnx] [--out bench/results.json]
+  pigweight bench  frames [--file F] [--out bench/frames.json]
+  pigweight index  [--data-dir DIR] FILE
   pigweight simcam [--listen 127.0.0.1:8554] [--path /pen] [--user U] [--file F] [fault flags]
   pigweight version
 `
@@ -47,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return simcamCmd(args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(args[1:], stdout, stderr)
+	case "index":
+		return indexCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "pigweight", version)
 		return 0

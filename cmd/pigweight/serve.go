@@ -96,6 +96,13 @@ func serve(args []string, stderr io.Writer) int {
 	engines := loadEngines(ort, cfg.Models, log)
 	defer closeEngines(engines)
 	manager := pipelines.NewManager(gstRuntime(log), log)
+	library, frameReader, err := newVideoLibrary(cfg, engines, log)
+	if err != nil {
+		log.Error("cannot open the video library in the data directory", "dir", cfg.Server.DataDir, "err", err)
+		return 1
+	}
+	defer frameReader.Close()
+	defer library.Close()
 	app := api.New(api.Options{
 		Pipelines: manager,
 		ParsePipeline: func(body []byte) (spec.Pipeline, error) {
@@ -107,6 +114,7 @@ func serve(args []string, stderr io.Writer) int {
 		Version: version,
 		Models:  func() any { return modelInfos(engines) },
 		Reload:  func() (any, error) { return reload(f, cfg, manager, log) },
+		Videos:  library,
 	})
 	viewers, err := newViewerRoutes(manager, log)
 	if err != nil {
@@ -114,7 +122,9 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer viewers.close()
-	srv, err := web.Listen(cfg.Server.Listen, app, log, viewers.routes...)
+	// Uploads bypass the Fiber app, which would hold the whole body in memory.
+	upload := web.Route{Pattern: "POST /api/v1/videos", Handler: api.UploadHandler(library, cfg.Server.APIToken, log)}
+	srv, err := web.Listen(cfg.Server.Listen, app, log, append(viewers.routes, upload)...)
 	if err != nil {
 		log.Error("cannot listen; is another pigweight running? set server.listen or --listen", "err", err)
 		return 1

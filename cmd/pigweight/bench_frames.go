@@ -1,0 +1,374 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/pipelines/frames"
+	"github.com/pigweight/pigweight/pipelines/graph"
+	"github.com/pigweight/pigweight/pipelines/index"
+	"github.com/pigweight/pigweight/pipelines/pen"
+	"github.com/pigweight/pigweight/pipelines/simcam"
+)
+
+// framesBenchFlags are the settings of one `pigweight bench frames` run.
+type framesBenchFlags struct {
+	out, file         string
+	width, height     int
+	fps, seconds, gop int
+	bframes, kbps     int
+	samples           int
+	seed              uint64
+}
+
+func parseFramesBenchFlags(args []string, stderr io.Writer) (framesBenchFlags, error) {
+	var f framesBenchFlags
+	fs := flag.NewFlagSet("bench frames", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.out, "out", "bench/frames.json", "where the results are written as JSON")
+	fs.StringVar(&f.file, "file", "", "an H.264/H.265 MP4 or MKV to measure; recorded there from the pen as --width, --height, --fps, --seconds, --gop, --bframes, --kbps say if it does not exist; empty: a temporary recording")
+	fs.IntVar(&f.width, "width", 1920, "width of the recorded clip")
+	fs.IntVar(&f.height, "height", 1080, "height of the recorded clip")
+	fs.IntVar(&f.fps, "fps", 30, "frame rate of the recorded clip")
+	fs.IntVar(&f.seconds, "seconds", 20, "length of the recorded clip")
+	fs.IntVar(&f.gop, "gop", 60, "keyframe interval of the recorded clip, in frames")
+	fs.IntVar(&f.bframes, "bframes", 2, "B-frames of the recorded clip")
+	fs.IntVar(&f.kbps, "kbps", 4000, "bitrate of the recorded clip (a 1080p camera's main stream is typically 4 Mb/s)")
+	fs.IntVar(&f.samples, "samples", 40, "random frames measured (each way)")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the random frame numbers")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	var problems []string
+	if fs.NArg() > 0 {
+		problems = append(problems, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
+	}
+	if f.samples < 1 || f.fps < 1 || f.seconds < 1 || f.gop < 1 || f.bframes < 0 {
+		problems = append(problems, "--samples, --fps, --seconds and --gop must be at least 1, --bframes not negative")
+	}
+	if len(problems) > 0 {
+		err := errors.New(strings.Join(problems, "; "))
+		fmt.Fprintln(stderr, "pigweight bench frames:", err)
+		return f, err
+	}
+	return f, nil
+}
+
+// framesResults is what `pigweight bench frames` writes.
+type framesResults struct {
+	Date    string       `json:"date"`
+	Command string       `json:"command"`
+	Machine benchMachine `json:"machine"`
+	Video   framesVideo  `json:"video"`
+	// IndexBuildMS is index.Build over the whole file; LookupNS one FrameAtTime, on average.
+	IndexBuildMS float64 `json:"index_build_ms"`
+	LookupNS     float64 `json:"index_lookup_ns"`
+	// DecodeMSPerFrame is the whole file decoded in order by gst-launch-1.0 (parser and
+	// software decoder, as frame access uses them), per frame: the cost of each frame a
+	// random access has to decode on the way.
+	DecodeMSPerFrame float64 `json:"decode_ms_per_frame"`
+	// FloorMS is, for each random frame, the frames from its keyframe to it times
+	// DecodeMSPerFrame: what a perfect decoder-driven access would cost.
+	FloorMS  timings `json:"floor_ms"`
+	Cold     timings `json:"cold_ms"`
+	Cached   timings `json:"cached_ms"`
+	Next     timings `json:"next_frame_ms"`
+	Prefetch timings `json:"next_frame_prefetched_ms"`
+	FFmpeg   timings `json:"ffmpeg_ss_ms"`
+	// SpeedupVsFFmpeg is ffmpeg's p50 over cold p50; ColdOverFloor is cold p50 over floor p50.
+	SpeedupVsFFmpeg float64 `json:"speedup_vs_ffmpeg_p50"`
+	ColdOverFloor   float64 `json:"cold_over_floor_p50"`
+}
+
+type framesVideo struct {
+	Path      string  `json:"path"`
+	Bytes     int64   `json:"bytes"`
+	Codec     string  `json:"codec"`
+	Width     int     `json:"width"`
+	Height    int     `json:"height"`
+	Frames    int     `json:"frames"`
+	Keyframes int     `json:"keyframes"`
+	FPS       float64 `json:"fps"`
+	Recorded  string  `json:"recorded,omitempty"`
+}
+
+// timings are the p50 and p95 of a set of measurements, in milliseconds.
+type timings struct {
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	N   int     `json:"n"`
+}
+
+func summarise(ds []time.Duration) timings {
+	if len(ds) == 0 {
+		return timings{}
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	at := func(q float64) float64 { return ms(s[min(len(s)-1, int(q*float64(len(s))))]) }
+	return timings{P50: ms(medianDuration(s)), P95: at(0.95), N: len(s)}
+}
+
+// benchFramesCmd measures exact frame access on one file against ffmpeg -ss and against the
+// decoding floor, and writes the figures to --out.
+//
+//	pigweight bench frames [--file F] [--out bench/frames.json] [--samples 40]
+func benchFramesCmd(args []string, stdout, stderr io.Writer) int {
+	f, err := parseFramesBenchFlags(args, stderr)
+	if err != nil {
+		return 2
+	}
+	for _, tool := range []string{"ffmpeg", "gst-launch-1.0"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			fmt.Fprintf(stderr, "pigweight bench frames: %s is the baseline and is not installed (make deps)\n", tool)
+			return 1
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	gst.Init(nil)
+	res, err := benchFrames(ctx, f, stderr)
+	if ctx.Err() != nil {
+		fmt.Fprintln(stderr, "pigweight bench frames: interrupted; nothing written")
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "pigweight bench frames:", err)
+		return 1
+	}
+	res.Command = strings.Join(append([]string{"pigweight", "bench", "frames"}, args...), " ")
+	printFramesBench(stdout, res)
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err == nil {
+		err = writeFileAtomic(f.out, append(data, '\n'))
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "pigweight bench frames:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "\nwrote %s\n", f.out)
+	return 0
+}
+
+func benchFrames(ctx context.Context, f framesBenchFlags, progress io.Writer) (*framesResults, error) {
+	res := &framesResults{
+		Date: time.Now().UTC().Format(time.RFC3339),
+		Machine: benchMachine{
+			CPU: cpuModel(), Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+			OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), GStreamer: graph.Version(),
+		},
+	}
+	path := f.file
+	if path == "" {
+		dir, err := os.MkdirTemp("", "pigweight-bench-frames-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		path = filepath.Join(dir, "pen.mp4")
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(progress, "recording a %dx%d pen clip, %d s at %d fps, %d kb/s, GOP %d, %d B-frames...\n", f.width, f.height, f.seconds, f.fps, f.kbps, f.gop, f.bframes)
+		clip := simcam.Clip{Pen: pen.Config{Width: f.width, Height: f.height, FPS: f.fps}, Frames: f.seconds * f.fps, GOP: f.gop, BFrames: f.bframes, BitrateKbps: f.kbps}
+		if err := simcam.WritePenClip(path, clip); err != nil {
+			return nil, err
+		}
+		res.Video.Recorded = fmt.Sprintf("pen %dx%d, %d fps, %d s, x264 veryfast %d kb/s, GOP %d, %d B-frames", f.width, f.height, f.fps, f.seconds, f.kbps, f.gop, f.bframes)
+	}
+
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	ix, err := index.Build(file, st.Size())
+	if err != nil {
+		return nil, err
+	}
+	res.IndexBuildMS = ms(time.Since(start))
+	res.Video = framesVideo{Path: path, Bytes: st.Size(), Codec: ix.Codec, Width: ix.Width, Height: ix.Height,
+		Frames: len(ix.Frames), Keyframes: ix.Keyframes(), Recorded: res.Video.Recorded}
+	if ix.Duration > 0 {
+		res.Video.FPS = float64(len(ix.Frames)) / (float64(ix.Duration) / float64(ix.Timescale))
+	}
+	res.LookupNS = lookupCost(ix)
+
+	fmt.Fprintln(progress, "decoding the whole file with gst-launch-1.0 for the per-frame cost...")
+	if res.DecodeMSPerFrame, err = decodeCost(ctx, path, ix, len(ix.Frames)); err != nil {
+		return nil, err
+	}
+
+	rng := rand.New(rand.NewPCG(f.seed, 2))
+	picks := make([]int, f.samples)
+	var floor []time.Duration
+	for i := range picks {
+		picks[i] = rng.IntN(len(ix.Frames))
+		fr := ix.Frames[picks[i]]
+		floor = append(floor, time.Duration(float64(fr.Decode-fr.Start+1)*res.DecodeMSPerFrame*float64(time.Millisecond)))
+	}
+	res.FloorMS = summarise(floor)
+
+	// Cold: no cache and no prefetch, so every request starts at its keyframe; the decoder
+	// pipeline itself stays warm, as it does for an open video.
+	cold := frames.NewReader(frames.Config{CacheBytes: -1, Prefetch: -1})
+	defer cold.Close()
+	if _, err := cold.Frame(ctx, "v", path, ix, 0); err != nil { // build the decoder
+		return nil, err
+	}
+	var coldT, nextT []time.Duration
+	for i, n := range picks {
+		fmt.Fprintf(progress, "\rcold frame %d/%d", i+1, len(picks))
+		t := time.Now()
+		if _, err := cold.Frame(ctx, "v", path, ix, n); err != nil {
+			return nil, fmt.Errorf("frame %d: %w", n, err)
+		}
+		coldT = append(coldT, time.Since(t))
+		// Scrubbing forward: the next frames continue from where the decoder stands.
+		for k := 1; k <= 3 && n+k < len(ix.Frames); k++ {
+			t := time.Now()
+			if _, err := cold.Frame(ctx, "v", path, ix, n+k); err != nil {
+				return nil, fmt.Errorf("frame %d: %w", n+k, err)
+			}
+			nextT = append(nextT, time.Since(t))
+		}
+	}
+	fmt.Fprintln(progress)
+	res.Cold, res.Next = summarise(coldT), summarise(nextT)
+
+	// Cached and prefetched: the defaults a server runs with.
+	warm := frames.NewReader(frames.Config{})
+	defer warm.Close()
+	var cachedT, prefetchT []time.Duration
+	for i, n := range picks[:min(len(picks), 10)] {
+		fmt.Fprintf(progress, "\rcached and prefetched frame %d/%d", i+1, min(len(picks), 10))
+		if _, err := warm.Frame(ctx, "v", path, ix, n); err != nil {
+			return nil, err
+		}
+		for range 5 {
+			t := time.Now()
+			if _, err := warm.Frame(ctx, "v", path, ix, n); err != nil {
+				return nil, err
+			}
+			cachedT = append(cachedT, time.Since(t))
+		}
+		// A person scrubbing frame by frame asks about every 40 ms.
+		for k := 1; k <= 4 && n+k < len(ix.Frames); k++ {
+			time.Sleep(40 * time.Millisecond)
+			t := time.Now()
+			if _, err := warm.Frame(ctx, "v", path, ix, n+k); err != nil {
+				return nil, err
+			}
+			prefetchT = append(prefetchT, time.Since(t))
+		}
+	}
+	fmt.Fprintln(progress)
+	res.Cached, res.Prefetch = summarise(cachedT), summarise(prefetchT)
+
+	var ffT []time.Duration
+	for i, n := range picks {
+		fmt.Fprintf(progress, "\rffmpeg -ss frame %d/%d", i+1, len(picks))
+		d, err := ffmpegSeek(ctx, path, ix, n)
+		if err != nil {
+			return nil, err
+		}
+		ffT = append(ffT, d)
+	}
+	fmt.Fprintln(progress)
+	res.FFmpeg = summarise(ffT)
+	res.SpeedupVsFFmpeg = ratio(res.FFmpeg.P50, res.Cold.P50)
+	res.ColdOverFloor = ratio(res.Cold.P50, res.FloorMS.P50)
+	return res, nil
+}
+
+// lookupCost is the mean time of one FrameAtTime over a spread of times, in nanoseconds.
+func lookupCost(ix *index.Index) float64 {
+	const rounds = 1 << 20
+	span := ix.Frames[len(ix.Frames)-1].PTS + 1
+	start := time.Now()
+	sink := 0
+	for i := range rounds {
+		sink += ix.FrameAtTime(int64(i) * 7919 % span)
+	}
+	d := time.Since(start)
+	_ = sink
+	return float64(d.Nanoseconds()) / rounds
+}
+
+// decodeCost decodes the whole file with gst-launch-1.0 (demuxer, parser, software decoder,
+// fakesink) and returns milliseconds per frame.
+func decodeCost(ctx context.Context, path string, ix *index.Index, frameCount int) (float64, error) {
+	demux := "qtdemux"
+	if ix.Container == index.ContainerMKV {
+		demux = "matroskademux"
+	}
+	parse, dec := "h264parse", "avdec_h264"
+	if ix.Codec == index.CodecH265 {
+		parse, dec = "h265parse", "avdec_h265"
+	}
+	start := time.Now()
+	// A baseline tool's command line: the path is an argument of its own, not spliced into a
+	// description the server parses.
+	out, err := exec.CommandContext(ctx, "gst-launch-1.0", "-q", "filesrc", "location="+path, "!", demux, "!",
+		parse, "!", dec, "!", "fakesink", "sync=false").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("gst-launch-1.0: %v: %s", err, out)
+	}
+	return ms(time.Since(start)) / float64(frameCount), nil
+}
+
+// ffmpegSeek times `ffmpeg -ss T -i FILE -frames:v 1` for frame n, decoded to raw video.
+func ffmpegSeek(ctx context.Context, path string, ix *index.Index, n int) (time.Duration, error) {
+	t := float64(ix.Frames[n].PTS-ix.Frames[0].PTS) / float64(ix.Timescale)
+	start := time.Now()
+	out, err := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin",
+		"-ss", strconv.FormatFloat(t, 'f', 6, 64), "-i", path, "-frames:v", "1", "-f", "rawvideo", "-y", os.DevNull).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("ffmpeg: %v: %s", err, out)
+	}
+	return time.Since(start), nil
+}
+
+func printFramesBench(w io.Writer, r *framesResults) {
+	m, v := r.Machine, r.Video
+	fmt.Fprintf(w, "machine: %s, %d cores, %s, %s\n", m.CPU, m.Cores, m.Go, m.GStreamer)
+	fmt.Fprintf(w, "video:   %s %dx%d, %d frames, %d keyframes, %.1f fps, %d bytes", v.Codec, v.Width, v.Height, v.Frames, v.Keyframes, v.FPS, v.Bytes)
+	if v.Recorded != "" {
+		fmt.Fprintf(w, " (%s)", v.Recorded)
+	}
+	fmt.Fprintf(w, "\nindex:   built in %.1f ms; lookup %.0f ns\ndecode:  %.2f ms per frame in order (gst-launch-1.0)\n\n", r.IndexBuildMS, r.LookupNS, r.DecodeMSPerFrame)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "exact frame\tp50 ms\tp95 ms\tn\t")
+	for _, row := range []struct {
+		name string
+		t    timings
+	}{
+		{"random, cold", r.Cold}, {"floor (decode from keyframe)", r.FloorMS}, {"ffmpeg -ss", r.FFmpeg},
+		{"next, scrubbing forward", r.Next}, {"next, prefetched", r.Prefetch}, {"cache hit", r.Cached},
+	} {
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%d\t\n", row.name, row.t.P50, row.t.P95, row.t.N)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\ncold p50 is %.2f× faster than ffmpeg -ss and %.2f× the floor\n", r.SpeedupVsFFmpeg, r.ColdOverFloor)
+}
