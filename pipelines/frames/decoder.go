@@ -26,6 +26,7 @@ var ErrUnsupported = errors.New("frame access not supported for this video")
 type decoder struct {
 	ix   *index.Index
 	file io.ReaderAt
+	ts   *transportStream // for MPEG-TS: how to take a sample out of its packets
 	// name is the decoder element chosen (avdec_h264, nvh264dec, ...).
 	name string
 
@@ -64,9 +65,6 @@ type decoder struct {
 
 // newDecoder builds and starts the decoder pipeline for ix's codec.
 func newDecoder(ix *index.Index, file io.ReaderAt, policy spec.Decode, keepAll bool) (*decoder, error) {
-	if ix.NALLengthSize == 0 || len(ix.CodecConfig) == 0 {
-		return nil, fmt.Errorf("%w: %s video without a decoder configuration record (frame access reads MP4 and Matroska)", ErrUnsupported, ix.Container)
-	}
 	var parser, format string
 	var codec graph.Codec
 	switch ix.Codec {
@@ -77,11 +75,27 @@ func newDecoder(ix *index.Index, file io.ReaderAt, policy spec.Decode, keepAll b
 	default:
 		return nil, fmt.Errorf("%w: codec %q", ErrUnsupported, ix.Codec)
 	}
+	var ts *transportStream
+	switch {
+	case ix.Container == index.ContainerMPEGTS && len(ix.Samples) > 0:
+		// Parameter sets travel in band, before each keyframe.
+		format = "video/x-" + string(codec) + ",stream-format=byte-stream"
+		first := make([]byte, ix.PacketSize)
+		if _, err := file.ReadAt(first, ix.Samples[0].Offset); err != nil {
+			return nil, fmt.Errorf("read the first transport packet: %w", err)
+		}
+		var err error
+		if ts, err = newTransportStream(first, ix.PacketSize); err != nil {
+			return nil, err
+		}
+	case ix.NALLengthSize == 0 || len(ix.CodecConfig) == 0:
+		return nil, fmt.Errorf("%w: %s video without a decoder configuration record", ErrUnsupported, ix.Container)
+	}
 	name, err := graph.ChooseDecoder(policy, codec)
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{ix: ix, file: file, name: name, next: -1, frameAt: make(map[uint64]int, len(ix.Frames)), skipped: map[int]bool{}, keepAll: keepAll}
+	d := &decoder{ix: ix, file: file, ts: ts, name: name, next: -1, frameAt: make(map[uint64]int, len(ix.Frames)), skipped: map[int]bool{}, keepAll: keepAll}
 	d.skippable = singleTemporalLayer(ix)
 	d.base = 0
 	for _, s := range ix.Samples {
@@ -124,7 +138,11 @@ func newDecoder(ix *index.Index, file io.ReaderAt, policy spec.Decode, keepAll b
 	}
 
 	// Only bytes from the file's own tables, hex-encoded, and fixed words go into the caps.
-	caps := gst.NewCapsFromString(fmt.Sprintf("%s,alignment=au,codec_data=(buffer)%x", format, ix.CodecConfig))
+	desc := format + ",alignment=au"
+	if ts == nil {
+		desc += fmt.Sprintf(",codec_data=(buffer)%x", ix.CodecConfig)
+	}
+	caps := gst.NewCapsFromString(desc)
 	if caps == nil {
 		d.close()
 		return nil, fmt.Errorf("%w: unusable decoder configuration record", ErrUnsupported)
@@ -308,6 +326,19 @@ func (d *decoder) step(target int) ([]media.Picture, error) {
 
 // read loads one sample into a new buffer with its timestamp and keyframe flag.
 func (d *decoder) read(s index.Sample) (*gst.Buffer, error) {
+	if d.ts != nil {
+		span := make([]byte, s.Size)
+		if _, err := d.file.ReadAt(span, s.Offset); err != nil {
+			return nil, fmt.Errorf("read sample at byte %d: %w", s.Offset, err)
+		}
+		au, err := d.ts.accessUnit(span)
+		if err != nil {
+			return nil, fmt.Errorf("sample at byte %d: %w", s.Offset, err)
+		}
+		buf := gst.NewBufferFromBytes(au)
+		d.stamp(buf, s)
+		return buf, nil
+	}
 	buf := gst.NewBufferWithSize(int64(s.Size))
 	if buf == nil {
 		return nil, fmt.Errorf("cannot allocate a %d-byte sample", s.Size)
@@ -319,11 +350,15 @@ func (d *decoder) read(s index.Sample) (*gst.Buffer, error) {
 		graph.Release(buf)
 		return nil, fmt.Errorf("read sample at byte %d: %w", s.Offset, err)
 	}
+	d.stamp(buf, s)
+	return buf, nil
+}
+
+func (d *decoder) stamp(buf *gst.Buffer, s index.Sample) {
 	buf.SetPresentationTimestamp(gst.ClockTime(d.bufferPTS(s.PTS)))
 	if !s.Key {
 		buf.SetFlags(gst.BufferFlagDeltaUnit)
 	}
-	return buf, nil
 }
 
 // busError prefers the element error the decoder posted to the flow return it caused.
@@ -350,30 +385,21 @@ func (d *decoder) close() {
 func (d *decoder) unreferenced(buf *gst.Buffer) bool {
 	data, unmap := mapped(buf)
 	defer unmap()
-	ls := d.ix.NALLengthSize
-	for len(data) > ls {
-		n := 0
-		for _, b := range data[:ls] {
-			n = n<<8 | int(b)
-		}
-		data = data[ls:]
-		if n == 0 || n > len(data) {
-			return false
-		}
-		nal := data[:n]
-		data = data[n:]
+	found, unref := false, false
+	nalUnits(data, d.ix.NALLengthSize, func(nal []byte) bool {
 		switch d.ix.Codec {
 		case index.CodecH264:
 			if t := nal[0] & 0x1f; t >= 1 && t <= 5 {
-				return nal[0]&0x60 == 0
+				found, unref = true, nal[0]&0x60 == 0
 			}
 		case index.CodecH265:
 			if t := nal[0] >> 1 & 0x3f; t < 32 {
-				return t < 16 && t%2 == 0
+				found, unref = true, t < 16 && t%2 == 0
 			}
 		}
-	}
-	return false
+		return !found
+	})
+	return unref
 }
 
 // singleTemporalLayer reports whether unreferenced pictures can be left out of ix's stream:

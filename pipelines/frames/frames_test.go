@@ -89,6 +89,12 @@ var tricky = []clip{
 	{"hevc.mp4", func(string) []string {
 		return append(testsrc("160x120", 25, 4), "-c:v", "libx265", "-x265-params", "keyint=24:bframes=2:log-level=error", "-pix_fmt", "yuv420p", "-tag:v", "hvc1")
 	}},
+	{"mpegts.ts", func(string) []string {
+		return append(testsrc("160x120", 25, 4), "-c:v", "libx264", "-bf", "2", "-g", "25", "-pix_fmt", "yuv420p")
+	}},
+	{"hevc.ts", func(string) []string {
+		return append(testsrc("160x120", 25, 4), "-c:v", "libx265", "-x265-params", "keyint=24:bframes=2:log-level=error", "-pix_fmt", "yuv420p")
+	}},
 	{"hevc.mkv", func(string) []string {
 		return append(testsrc("160x120", 25, 4), "-c:v", "libx265", "-x265-params", "keyint=24:bframes=2:log-level=error", "-pix_fmt", "yuv420p")
 	}},
