@@ -13,9 +13,18 @@ func TestFS(t *testing.T) {
 		// API routes the page calls.
 		want []string
 	}{
-		{file: "index.html", want: []string{`href="/ui/style.css"`, `src="/ui/app.js"`, `href="/docs"`}},
-		{file: "app.js", want: []string{"/api/v1", "/pipelines", "/system", "'/view/'", "localStorage", "Authorization", "Bearer "}},
-		{file: "style.css", want: []string{".badge.playing", ".badge.failed"}},
+		{file: "index.html", want: []string{`href="/ui/style.css"`, `src="/ui/app.js"`, `href="/docs"`,
+			// The videos section: upload form, table, frame viewer; app.js finds them by id.
+			`id="upload"`, `id="upload-file" name="file" type="file"`, `<progress id="upload-progress"`, `id="upload-result"`,
+			`id="videos-notice"`, `id="video-rows"`, `id="videos-empty"`,
+			`id="viewer"`, `id="viewer-title"`, `id="viewer-close"`, `id="frame-stage"`, `<img id="frame"`,
+			`id="frame-slider" type="range"`, `id="frame-number" type="number"`, `id="frame-prev"`, `id="frame-next"`, `id="frame-info"`, `id="frame-error"`}},
+		{file: "app.js", want: []string{"/api/v1", "/pipelines", "/system", "'/view/'", "localStorage", "Authorization", "Bearer ",
+			"// --- videos", "'/videos'", "'/frames/'", "'/infer'", "'/jobs'", "'/results.csv'",
+			// Upload progress needs XMLHttpRequest; fetch reports no bytes sent.
+			"new XMLHttpRequest()", "xhr.upload.addEventListener('progress'", "indexing…",
+			"'ArrowLeft'", "'ArrowRight'", "confirm("}},
+		{file: "style.css", want: []string{".badge.playing", ".badge.failed", ".badge.ready", ".badge.indexing", ".frame-stage"}},
 		{file: "view.html", want: []string{`href="/ui/view.css"`, `src="/ui/view.js"`, "<video", "autoplay", "muted", "playsinline", "<canvas"}},
 		{file: "view.js", want: []string{"'/ws'", "'join'", "'answer'", "'candidate'", "requestVideoFrameCallback", "rtpTimestamp", "'detections'", "getStats", "textContent"}},
 		{file: "view.css", want: []string{".stage"}},
@@ -33,7 +42,8 @@ func TestFS(t *testing.T) {
 			}
 			// The machines serving the page have no internet, and data must reach the DOM
 			// as text only.
-			for _, bad := range []string{"http://", "https://", "//cdn", "@import", "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("} {
+			// The pages' CSP (default-src 'self'; img-src 'self' data:) refuses blob: URLs.
+			for _, bad := range []string{"http://", "https://", "//cdn", "@import", "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "createObjectURL", "blob:"} {
 				if strings.Contains(string(data), bad) {
 					t.Errorf("%s contains %q", tt.file, bad)
 				}
