@@ -103,6 +103,12 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	defer frameReader.Close()
 	defer library.Close()
+	viewers, err := newViewerRoutes(manager, cfg.WebRTC, log)
+	if err != nil {
+		log.Error("cannot set up WebRTC; check the webrtc section of the configuration", "err", err)
+		return 1
+	}
+	defer viewers.close()
 	app := api.New(api.Options{
 		Pipelines: manager,
 		ParsePipeline: func(body []byte) (spec.Pipeline, error) {
@@ -115,13 +121,8 @@ func serve(args []string, stderr io.Writer) int {
 		Models:  func() any { return modelInfos(engines) },
 		Reload:  func() (any, error) { return reload(f, cfg, manager, log) },
 		Videos:  library,
+		Viewers: viewers.hubs.Viewers,
 	})
-	viewers, err := newViewerRoutes(manager, log)
-	if err != nil {
-		log.Error("cannot set up WebRTC", "err", err)
-		return 1
-	}
-	defer viewers.close()
 	// Uploads bypass the Fiber app, which would hold the whole body in memory.
 	upload := web.Route{Pattern: "POST /api/v1/videos", Handler: api.UploadHandler(library, cfg.Server.APIToken, log)}
 	srv, err := web.Listen(cfg.Server.Listen, app, log, append(viewers.routes, upload)...)
@@ -186,8 +187,8 @@ func reload(f serveFlags, running *spec.Config, manager *pipelines.Manager, log 
 		log.Error("reload refused: the configuration has problems; nothing changed", "config", f.config, "err", err)
 		return pipelines.ReloadResult{}, err
 	}
-	if cfg.Server != running.Server || !slices.EqualFunc(cfg.Models, running.Models, modelsEqual) {
-		log.Warn("server and models settings changed: they apply at the next start", "config", f.config)
+	if cfg.Server != running.Server || !cfg.WebRTC.Equal(running.WebRTC) || !slices.EqualFunc(cfg.Models, running.Models, modelsEqual) {
+		log.Warn("server, webrtc and models settings changed: they apply at the next start", "config", f.config)
 	}
 	res, err := manager.Reload(cfg.Pipelines)
 	if err != nil {

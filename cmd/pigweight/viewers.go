@@ -2,9 +2,14 @@ package main
 
 import (
 	"log/slog"
+	"net"
+	"slices"
 	"sync"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/pigweight/pigweight/pipelines"
+	"github.com/pigweight/pigweight/pipelines/spec"
 	"github.com/pigweight/pigweight/signaling"
 	"github.com/pigweight/pigweight/signaling/fanout"
 	"github.com/pigweight/pigweight/signaling/peer"
@@ -22,8 +27,9 @@ type viewerRoutes struct {
 	once   sync.Once
 }
 
-func newViewerRoutes(manager *pipelines.Manager, log *slog.Logger) (*viewerRoutes, error) {
-	pcfg := peer.DefaultConfig()
+// newViewerRoutes serves viewers of manager's pipelines with the ICE settings of cfg.
+func newViewerRoutes(manager *pipelines.Manager, cfg spec.WebRTC, log *slog.Logger) (*viewerRoutes, error) {
+	pcfg := peerConfig(cfg)
 	api, err := peer.NewAPI(pcfg)
 	if err != nil {
 		return nil, err
@@ -44,4 +50,36 @@ func (v *viewerRoutes) close() {
 		v.whep.Close()
 		v.hubs.Close()
 	})
+}
+
+// peerConfig turns the configuration's webrtc section, validated by package spec, into the
+// peer connections' settings.
+func peerConfig(w spec.WebRTC) peer.Config {
+	c := peer.Config{
+		IncludeLoopback: w.Loopback,
+		// spec bounds both to 0..65535.
+		UDPPortMin: uint16(w.UDPPorts[0]),
+		UDPPortMax: uint16(w.UDPPorts[1]),
+		NAT1To1IPs: slices.Clone(w.NAT1To1IPs),
+	}
+	if len(w.LocalIPs) > 0 {
+		for _, ip := range w.LocalIPs {
+			c.AllowedIPs = append(c.AllowedIPs, net.ParseIP(ip))
+		}
+		// peer's filter applies to loopback too; the config promises loopback whenever it is
+		// on, so that local_ips need not repeat it.
+		if loopback := net.IPv4(127, 0, 0, 1); w.Loopback && !slices.ContainsFunc(c.AllowedIPs, loopback.Equal) {
+			c.AllowedIPs = append(c.AllowedIPs, loopback)
+		}
+	}
+	for _, s := range w.ICEServers {
+		server := webrtc.ICEServer{URLs: slices.Clone(s.URLs), Username: s.Username}
+		// Pion reads a non-nil Credential as given; a STUN server needs none.
+		if s.Credential != "" {
+			server.Credential = s.Credential
+			server.CredentialType = webrtc.ICECredentialTypePassword
+		}
+		c.ICEServers = append(c.ICEServers, server)
+	}
+	return c
 }

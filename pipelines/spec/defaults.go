@@ -24,6 +24,8 @@ func Default() *Config {
 			MaxUploadBytes:  DefaultMaxUploadBytes,
 			FrameCacheBytes: DefaultFrameCacheBytes,
 		},
+		// Loopback costs nothing and is what a browser on the server's machine needs.
+		WebRTC: WebRTC{Loopback: true},
 	}
 }
 

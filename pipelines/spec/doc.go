@@ -20,6 +20,6 @@
 // JSON is valid YAML, so [ParsePipeline] reads the pipeline bodies the HTTP API receives with
 // the same decoder and the same rules.
 //
-// Values marshalled with yaml.Marshal read back equal ([Config.Equal]): Server, Model and
-// Pipeline marshal themselves, doubling every "$" in their values.
+// Values marshalled with yaml.Marshal read back equal ([Config.Equal]): Server, WebRTC, Model
+// and Pipeline marshal themselves, doubling every "$" in their values.
 package spec

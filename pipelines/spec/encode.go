@@ -13,6 +13,10 @@ import (
 // in a value is doubled, because Parse expands ${NAME} and reads "$$" as "$".
 func (s Server) MarshalYAML() (any, error) { return encodeStruct(reflect.ValueOf(s)) }
 
+// MarshalYAML writes the WebRTC settings in the form Parse reads back unchanged, credentials
+// included (see Server.MarshalYAML).
+func (w WebRTC) MarshalYAML() (any, error) { return encodeStruct(reflect.ValueOf(w)) }
+
 // MarshalYAML writes the model in the form Parse reads back unchanged (see Server.MarshalYAML).
 func (m Model) MarshalYAML() (any, error) { return encodeStruct(reflect.ValueOf(m)) }
 
@@ -39,7 +43,7 @@ func encodeStruct(v reflect.Value) (*yaml.Node, error) {
 }
 
 func encodeValue(v reflect.Value) (*yaml.Node, error) {
-	// Enums and Duration; never Server, Model or Pipeline, whose MarshalYAML calls here.
+	// Enums and Duration; never Server, WebRTC, Model or Pipeline, whose MarshalYAML calls here.
 	if m, ok := v.Interface().(yaml.Marshaler); ok {
 		out, err := m.MarshalYAML()
 		if err != nil {

@@ -19,6 +19,7 @@ func (p Pipeline) Equal(q Pipeline) bool {
 // positions Validate uses) does not count. Nil and empty lists are equal.
 func (c Config) Equal(d Config) bool {
 	return c.Server == d.Server &&
+		c.WebRTC.Equal(d.WebRTC) &&
 		slices.EqualFunc(c.Models, d.Models, modelEqual) &&
 		slices.EqualFunc(c.Pipelines, d.Pipelines, Pipeline.Equal)
 }
@@ -34,4 +35,16 @@ func modelEqual(a, b Model) bool {
 		a.MaxWait == b.MaxWait &&
 		a.Confidence == b.Confidence &&
 		a.IoU == b.IoU
+}
+
+// Equal reports whether w and x hold the same settings, credentials included. Nil and empty
+// lists are equal.
+func (w WebRTC) Equal(x WebRTC) bool {
+	return w.Loopback == x.Loopback &&
+		w.UDPPorts == x.UDPPorts &&
+		slices.Equal(w.NAT1To1IPs, x.NAT1To1IPs) &&
+		slices.Equal(w.LocalIPs, x.LocalIPs) &&
+		slices.EqualFunc(w.ICEServers, x.ICEServers, func(a, b ICEServer) bool {
+			return slices.Equal(a.URLs, b.URLs) && a.Username == b.Username && a.Credential == b.Credential
+		})
 }

@@ -24,6 +24,16 @@ server:
   data_dir: /var/lib/pigweight
   api_token: ${PIGWEIGHT_TOKEN}
   max_upload_bytes: 1073741824
+webrtc:
+  loopback: false
+  udp_ports: [40000, 40010]
+  nat_1to1_ips: [203.0.113.7]
+  local_ips: [10.0.0.2, 10.0.1.2]
+  ice_servers:
+    - urls: [stun:stun.example.org]
+    - urls: ["turn:turn.example.org:3478?transport=tcp", turns:turn.example.org]
+      username: pigweight
+      credential: pa$$${PIGWEIGHT_TOKEN}
 models:
   - name: pigs-seg.v2
     path: models/pigs-seg.onnx
@@ -230,6 +240,8 @@ func FuzzMarshalStrings(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		cfg := validConfig()
 		cfg.Server.APIToken = s
+		cfg.WebRTC.ICEServers[1].Username = "u" + s
+		cfg.WebRTC.ICEServers[1].Credential = "c" + s
 		cfg.Server.DataDir = "d" + s
 		cfg.Models[0].Path = "p" + s
 		cfg.Models[0].Classes = []string{s, s + s}

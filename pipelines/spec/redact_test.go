@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -71,4 +72,25 @@ func FuzzRedactURI(f *testing.F) {
 			t.Errorf("RedactURI(%q) = %q lost the host part", pass, r)
 		}
 	})
+}
+
+// TestConfigJSONHidesSecrets: the API token and the TURN credential have no JSON form, so
+// whatever shows a Config as JSON cannot show them; the rest of the ICE server still shows.
+func TestConfigJSONHidesSecrets(t *testing.T) {
+	c := validConfig()
+	c.Server.APIToken = "api-s3cret"
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"api-s3cret", c.WebRTC.ICEServers[1].Credential} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("JSON holds the secret %q: %s", secret, b)
+		}
+	}
+	for _, shown := range []string{`"username":"pigweight"`, `"turn:turn.example.org:3478?transport=udp"`, `"udp_ports":[50000,50100]`} {
+		if !strings.Contains(string(b), shown) {
+			t.Errorf("JSON lacks %s: %s", shown, b)
+		}
+	}
 }

@@ -21,6 +21,7 @@ var fakeEnv = map[string]string{
 	"EMPTY":           "",
 	"DOLLAR":          "a${B}c",
 	"TILDE":           "~",
+	"TURN_PASSWORD":   "turn-s3cret",
 }
 
 func testParser(env map[string]string) *parser {
@@ -94,6 +95,7 @@ pipelines:
 		{"data_dir", cfg.Server.DataDir, "data"},
 		{"max_upload_bytes", cfg.Server.MaxUploadBytes, int64(4 << 30)},
 		{"frame_cache_bytes", cfg.Server.FrameCacheBytes, int64(512 << 20)},
+		{"webrtc", cfg.WebRTC, WebRTC{Loopback: true}},
 		{"format", cfg.Models[0].Format, FormatMask},
 		{"providers", cfg.Models[0].Providers, []Provider{ProviderTensorRT, ProviderCUDA, ProviderCPU}},
 		{"decode", got.Decode, DecodeAuto},
@@ -195,7 +197,22 @@ func TestParseErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown top-level", "servr:\n  listen: x\n",
-			[]string{"1 servr: unknown field (known: server, models, pipelines)"}},
+			[]string{"1 servr: unknown field (known: server, webrtc, models, pipelines)"}},
+		{"unknown in webrtc", "webrtc:\n  stun: x\n",
+			[]string{"2 webrtc.stun: unknown field (known: loopback, udp_ports, nat_1to1_ips, local_ips, ice_servers)"}},
+		{"unknown in an ice server", "webrtc:\n  ice_servers:\n    - urls: [stun:a]\n      password: x\n",
+			[]string{"4 webrtc.ice_servers[0].password: unknown field (known: urls, username, credential)"}},
+		{"udp_ports one value", "webrtc:\n  udp_ports: [50000]\n",
+			[]string{"2 webrtc.udp_ports: must be a list of exactly 2 values"}},
+		{"udp_ports string", "webrtc:\n  udp_ports: 50000-50100\n",
+			[]string{"2 webrtc.udp_ports: must be a list of exactly 2 values"}},
+		{"urls as a string", "webrtc:\n  ice_servers:\n    - urls: stun:a\n",
+			[]string{"3 webrtc.ice_servers[0].urls: must be a list, not a string"}},
+		{"loopback yes", "webrtc: {loopback: yes}\n",
+			[]string{"1 webrtc.loopback: must be true or false"}},
+		// A credential from an unset variable is reported once, not again as "required".
+		{"credential unset", "webrtc:\n  ice_servers:\n    - urls: [turn:a]\n      username: u\n      credential: ${TURN_PASSWORD_X}\n",
+			[]string{"5 webrtc.ice_servers[0].credential: environment variable TURN_PASSWORD_X is not set"}},
 		{"unknown in server", "server:\n  port: 80\n",
 			[]string{"2 server.port: unknown field (known: listen, data_dir, api_token, max_upload_bytes, frame_cache_bytes)"}},
 		{"unknown at every depth", `
@@ -225,7 +242,7 @@ models:
 			"18 models[0].size: unknown field (known: name, path, format, input_size, classes, providers, max_batch, max_wait, confidence, iou)",
 		}},
 		{"keys are case sensitive", "Server: {}\n",
-			[]string{"1 Server: unknown field (known: server, models, pipelines)"}},
+			[]string{"1 Server: unknown field (known: server, webrtc, models, pipelines)"}},
 		{"duplicate key", "server:\n  listen: :1\n  listen: :2\n",
 			[]string{"3 server.listen: duplicate field (first at line 2)"}},
 		{"duplicate section", "server: {}\nserver: {}\n",
@@ -287,6 +304,67 @@ pipelines:
 				t.Errorf("Parse() errors =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
 		})
+	}
+}
+
+func TestParseWebRTC(t *testing.T) {
+	cfg, err := parse(`
+webrtc:
+  loopback: false
+  udp_ports: [50000, 50100]
+  nat_1to1_ips: [203.0.113.7]
+  local_ips: [192.168.1.10]
+  ice_servers:
+    - urls: ["stun:stun.example.org:3478"]
+    - urls: ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org"]
+      username: pigweight
+      credential: ${TURN_PASSWORD}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := WebRTC{
+		Loopback:   false,
+		UDPPorts:   [2]int{50000, 50100},
+		NAT1To1IPs: []string{"203.0.113.7"},
+		LocalIPs:   []string{"192.168.1.10"},
+		ICEServers: []ICEServer{
+			{URLs: []string{"stun:stun.example.org:3478"}},
+			{URLs: []string{"turn:turn.example.org:3478?transport=udp", "turns:turn.example.org"}, Username: "pigweight", Credential: "turn-s3cret"},
+		},
+	}
+	if !cfg.WebRTC.Equal(want) {
+		t.Errorf("webrtc = %+v\nwant %+v", cfg.WebRTC, want)
+	}
+
+	// Each rule, located at the line of the field or, for a field left out, of its parent.
+	_, err = parse(`
+webrtc:
+  loopback: false
+  udp_ports: [50100, 50000]
+  nat_1to1_ips: [203.0.113.7, nope, "2001:db8::7"]
+  local_ips: [127.0.0.1]
+  ice_servers:
+    - urls: ["http://stun.example.org"]
+    - urls:
+        - stun:stun.example.org:3478
+        - turn:turn.example.org?transport=sctp
+      username: pigweight
+    - urls: []
+`)
+	got := errorLines(t, err)
+	wantErrs := []string{
+		"4 webrtc.udp_ports: min must not exceed max (got [50100, 50000])",
+		`5 webrtc.nat_1to1_ips[1]: must be an IPv4 address such as 192.0.2.10 (got "nope")`,
+		`5 webrtc.nat_1to1_ips[2]: must be an IPv4 address: viewers are served over IPv4 only (got "2001:db8::7")`,
+		"6 webrtc.local_ips[0]: a loopback address needs loopback: true",
+		"8 webrtc.ice_servers[0].urls[0]: must start with stun:, stuns:, turn: or turns:",
+		"9 webrtc.ice_servers[1].credential: required for a turn: or turns: URL",
+		"11 webrtc.ice_servers[1].urls[1]: the only query a turn: URL takes is ?transport=udp or ?transport=tcp",
+		"13 webrtc.ice_servers[2].urls: required: one or more stun:, stuns:, turn: or turns: URLs",
+	}
+	if strings.Join(got, "\n") != strings.Join(wantErrs, "\n") {
+		t.Errorf("Parse() errors =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantErrs, "\n"))
 	}
 }
 
@@ -656,6 +734,7 @@ func TestParsePipelineDoesNotExpandEnvironment(t *testing.T) {
 func TestShippedConfigsParse(t *testing.T) {
 	t.Setenv("PIGWEIGHT_TOKEN", "token")
 	t.Setenv("CAM1_PASSWORD", "password")
+	t.Setenv("TURN_PASSWORD", "password")
 	for _, path := range []string{"../../configs/pigweight.yaml", "../../configs/example.yaml"} {
 		if _, err := Load(path); err != nil {
 			t.Errorf("%v", err)

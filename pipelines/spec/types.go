@@ -3,6 +3,7 @@ package spec
 // Config is one pigweight configuration file.
 type Config struct {
 	Server    Server     `yaml:"server" json:"server"`
+	WebRTC    WebRTC     `yaml:"webrtc" json:"webrtc"`
 	Models    []Model    `yaml:"models" json:"models"`
 	Pipelines []Pipeline `yaml:"pipelines" json:"pipelines"`
 
@@ -26,6 +27,39 @@ type Server struct {
 	// FrameCacheBytes bounds the decoded frames of uploaded videos kept in memory for exact
 	// frame access. Default 512 MiB; 0 keeps none.
 	FrameCacheBytes int64 `yaml:"frame_cache_bytes" json:"frame_cache_bytes"`
+}
+
+// WebRTC says how browser viewers' peer connections reach the server: which local addresses and
+// UDP ports ICE offers, and which STUN and TURN servers help viewers behind NAT. Viewers are
+// served over IPv4 (UDP) only, so every address here is an IPv4 address.
+type WebRTC struct {
+	// Loopback offers 127.0.0.1 too, for a browser on the server's own machine. Default true.
+	Loopback bool `yaml:"loopback" json:"loopback"`
+	// UDPPorts bounds the UDP ports ICE listens on, [min, max] inclusive, for a firewall or a
+	// port forward. Each viewer takes one port per local address offered, so the range bounds
+	// the viewers served at once. [0, 0], the default, takes ephemeral ports.
+	UDPPorts [2]int `yaml:"udp_ports" json:"udp_ports"`
+	// NAT1To1IPs are the public addresses announced in place of the local ones, for a server
+	// behind a 1:1 NAT that knows its public address (a cloud VM's public IP).
+	NAT1To1IPs []string `yaml:"nat_1to1_ips" json:"nat_1to1_ips"`
+	// LocalIPs, when set, are the only local addresses offered; 127.0.0.1 is added when
+	// Loopback is on. Empty, the default, offers every address of the machine.
+	LocalIPs []string `yaml:"local_ips" json:"local_ips"`
+	// ICEServers are STUN and TURN servers for viewers behind NAT. Default none.
+	ICEServers []ICEServer `yaml:"ice_servers" json:"ice_servers"`
+}
+
+// ICEServer is one STUN or TURN server, as in the browser's RTCIceServer
+// (https://www.w3.org/TR/webrtc/#rtciceserver-dictionary).
+type ICEServer struct {
+	// URLs are stun:, stuns:, turn: or turns: URLs of one server (RFC 7064, RFC 7065), e.g.
+	// stun:stun.example.org:3478 or turn:turn.example.org:3478?transport=udp.
+	URLs []string `yaml:"urls" json:"urls"`
+	// Username and Credential log in to a TURN server; both are required for turn: and
+	// turns: URLs. Credential is usually given as ${NAME} so the secret stays out of the file,
+	// and it is never shown: it has no JSON form and Validate never quotes it.
+	Username   string `yaml:"username" json:"username"`
+	Credential string `yaml:"credential" json:"-"`
 }
 
 // Model describes one ONNX model the inference element can load.

@@ -91,6 +91,7 @@ func sortErrors(es Errors) {
 
 func (v *validator) config(c *Config) {
 	v.server("server", &c.Server)
+	v.webrtc("webrtc", &c.WebRTC)
 
 	first := map[string]string{}
 	for i := range c.Models {
@@ -138,6 +139,128 @@ func (v *validator) server(path string, s *Server) {
 	if s.FrameCacheBytes < 0 {
 		v.add(joinPath(path, "frame_cache_bytes"), "must not be negative")
 	}
+}
+
+func (v *validator) webrtc(path string, w *WebRTC) {
+	at := func(name string) string { return joinPath(path, name) }
+
+	if lo, hi := w.UDPPorts[0], w.UDPPorts[1]; lo != 0 || hi != 0 {
+		ok := true
+		for i, port := range w.UDPPorts {
+			if port < 1 || port > 65535 {
+				v.add(indexPath(at("udp_ports"), i), "must be between 1 and 65535 (or leave udp_ports out for ephemeral ports)")
+				ok = false
+			}
+		}
+		if ok && lo > hi {
+			v.add(at("udp_ports"), "min must not exceed max (got [%d, %d])", lo, hi)
+		}
+	}
+	for i, ip := range w.NAT1To1IPs {
+		v.ipv4(indexPath(at("nat_1to1_ips"), i), ip)
+	}
+	for i, ip := range w.LocalIPs {
+		p := indexPath(at("local_ips"), i)
+		// Without loopback, Pion never gathers on 127.0.0.1, and a loopback-only list would
+		// leave viewers with no address at all.
+		if v.ipv4(p, ip) && net.ParseIP(ip).IsLoopback() && !w.Loopback {
+			v.add(p, "a loopback address needs loopback: true")
+		}
+	}
+	for i := range w.ICEServers {
+		v.iceServer(indexPath(at("ice_servers"), i), &w.ICEServers[i])
+	}
+}
+
+// ipv4 reports s unless it is an IPv4 address, and says whether it is one. Viewers are
+// served over UDP on IPv4 only, so an IPv6 address could never be used.
+func (v *validator) ipv4(path, s string) bool {
+	ip := net.ParseIP(s)
+	switch {
+	case ip == nil:
+		v.add(path, "must be an IPv4 address such as 192.0.2.10 (got %s)", quoteShort(s))
+	case ip.To4() == nil:
+		v.add(path, "must be an IPv4 address: viewers are served over IPv4 only (got %s)", quoteShort(s))
+	default:
+		return true
+	}
+	return false
+}
+
+// iceServer checks one STUN or TURN server. No message quotes a URL or the credential: a
+// URL written with the password inside it is a mistake this check exists to catch.
+func (v *validator) iceServer(path string, s *ICEServer) {
+	at := func(name string) string { return joinPath(path, name) }
+	if len(s.URLs) == 0 {
+		v.add(at("urls"), "required: one or more stun:, stuns:, turn: or turns: URLs")
+	}
+	turn := false
+	for i, u := range s.URLs {
+		if v.iceURL(indexPath(at("urls"), i), u) {
+			turn = true
+		}
+	}
+	if turn {
+		// Pion refuses a TURN server without them when every connection starts; saying so
+		// now names the field.
+		if s.Username == "" {
+			v.add(at("username"), "required for a turn: or turns: URL")
+		}
+		if s.Credential == "" {
+			v.add(at("credential"), "required for a turn: or turns: URL")
+		}
+	}
+}
+
+// iceURL checks a STUN (RFC 7064) or TURN (RFC 7065) URL as Pion will parse it:
+// scheme:host[:port], and for TURN an optional ?transport=udp or ?transport=tcp. It says
+// whether the URL is a TURN one.
+func (v *validator) iceURL(path, raw string) (turn bool) {
+	scheme, rest, found := strings.Cut(raw, ":")
+	scheme = strings.ToLower(scheme)
+	if !found || !slices.Contains([]string{"stun", "stuns", "turn", "turns"}, scheme) {
+		v.add(path, "must start with stun:, stuns:, turn: or turns:")
+		return false
+	}
+	turn = strings.HasPrefix(scheme, "turn")
+	hostPort, query, hasQuery := strings.Cut(rest, "?")
+	if strings.Contains(hostPort, "@") {
+		v.add(path, "must not hold a user name or password: give them as username and credential")
+		return turn
+	}
+	if strings.HasPrefix(hostPort, "//") {
+		v.add(path, "must be %s:host or %s:host:port, without \"//\"", scheme, scheme)
+		return turn
+	}
+	if _, err := url.Parse(raw); err != nil {
+		v.add(path, "is not a valid URL")
+		return turn
+	}
+	host, port, err := net.SplitHostPort(hostPort)
+	hasPort := err == nil
+	if !hasPort {
+		// No port: the scheme's default (3478, or 5349 for stuns and turns).
+		if host, _, err = net.SplitHostPort(hostPort + ":0"); err != nil {
+			v.add(path, "must be %s:host or %s:host:port", scheme, scheme)
+			return turn
+		}
+	}
+	switch {
+	case host == "":
+		v.add(path, "must include a host, e.g. %s:%s.example.org", scheme, strings.TrimSuffix(scheme, "s"))
+	case hasPort && !validPort(port):
+		v.add(path, "port must be a number between 1 and 65535")
+	case hasQuery && !turn:
+		v.add(path, "%s: URLs take no ?query", scheme)
+	case hasQuery && query != "transport=udp" && query != "transport=tcp":
+		v.add(path, "the only query a %s: URL takes is ?transport=udp or ?transport=tcp", scheme)
+	}
+	return turn
+}
+
+func validPort(s string) bool {
+	n, err := strconv.ParseUint(s, 10, 16)
+	return err == nil && n > 0
 }
 
 func (v *validator) model(path string, m *Model) {

@@ -8,9 +8,20 @@ import (
 )
 
 // validConfig is a configuration that passes Validate, with one pipeline of each source
-// type: pipelines[0] rtsp, [1] file, [2] synthetic (with inference and an output).
+// type: pipelines[0] rtsp, [1] file, [2] synthetic (with inference and an output), and every
+// webrtc setting used: ice_servers[0] is a STUN server, [1] a TURN server.
 func validConfig() *Config {
 	c := Default()
+	c.WebRTC = WebRTC{
+		Loopback:   true,
+		UDPPorts:   [2]int{50000, 50100},
+		NAT1To1IPs: []string{"203.0.113.7"},
+		LocalIPs:   []string{"192.168.1.10"},
+		ICEServers: []ICEServer{
+			{URLs: []string{"stun:stun.example.org:3478"}},
+			{URLs: []string{"turn:turn.example.org:3478?transport=udp"}, Username: "pigweight", Credential: "turn-s3cret"},
+		},
+	}
 	m := DefaultModel()
 	m.Name = "demo"
 	m.Path = "models/demo.onnx"
@@ -86,6 +97,63 @@ func TestConfigValidate(t *testing.T) {
 		{"max_upload_bytes negative", func(c *Config) { c.Server.MaxUploadBytes = -1 }, "server.max_upload_bytes", "must be greater than 0"},
 		{"frame_cache_bytes 0", func(c *Config) { c.Server.FrameCacheBytes = 0 }, "", ""},
 		{"frame_cache_bytes negative", func(c *Config) { c.Server.FrameCacheBytes = -1 }, "server.frame_cache_bytes", "must not be negative"},
+
+		// webrtc
+		{"webrtc defaults", func(c *Config) { c.WebRTC = Default().WebRTC }, "", ""},
+		{"webrtc zero", func(c *Config) { c.WebRTC = WebRTC{} }, "", ""},
+		{"udp ports ephemeral", func(c *Config) { c.WebRTC.UDPPorts = [2]int{} }, "", ""},
+		{"udp ports one port", func(c *Config) { c.WebRTC.UDPPorts = [2]int{50000, 50000} }, "", ""},
+		{"udp ports whole range", func(c *Config) { c.WebRTC.UDPPorts = [2]int{1, 65535} }, "", ""},
+		{"udp ports reversed", func(c *Config) { c.WebRTC.UDPPorts = [2]int{50100, 50000} }, "webrtc.udp_ports", "min must not exceed max (got [50100, 50000])"},
+		{"udp ports min 0", func(c *Config) { c.WebRTC.UDPPorts = [2]int{0, 50100} }, "webrtc.udp_ports[0]", "must be between 1 and 65535"},
+		{"udp ports max 0", func(c *Config) { c.WebRTC.UDPPorts = [2]int{50000, 0} }, "webrtc.udp_ports[1]", "must be between 1 and 65535"},
+		{"udp ports too big", func(c *Config) { c.WebRTC.UDPPorts = [2]int{50000, 65536} }, "webrtc.udp_ports[1]", "must be between 1 and 65535"},
+		{"udp ports negative", func(c *Config) { c.WebRTC.UDPPorts = [2]int{-1, 50000} }, "webrtc.udp_ports[0]", "must be between 1 and 65535"},
+		{"nat 1:1 two", func(c *Config) { c.WebRTC.NAT1To1IPs = []string{"203.0.113.7", "198.51.100.1"} }, "", ""},
+		{"nat 1:1 name", func(c *Config) { c.WebRTC.NAT1To1IPs = []string{"203.0.113.7", "vm.example.org"} }, "webrtc.nat_1to1_ips[1]", `must be an IPv4 address such as 192.0.2.10 (got "vm.example.org")`},
+		{"nat 1:1 empty", func(c *Config) { c.WebRTC.NAT1To1IPs = []string{""} }, "webrtc.nat_1to1_ips[0]", "must be an IPv4 address"},
+		{"nat 1:1 with mask", func(c *Config) { c.WebRTC.NAT1To1IPs = []string{"203.0.113.7/32"} }, "webrtc.nat_1to1_ips[0]", "must be an IPv4 address"},
+		{"nat 1:1 ipv6", func(c *Config) { c.WebRTC.NAT1To1IPs = []string{"2001:db8::7"} }, "webrtc.nat_1to1_ips[0]", "viewers are served over IPv4 only"},
+		{"local ip invalid", func(c *Config) { c.WebRTC.LocalIPs = []string{"eth0"} }, "webrtc.local_ips[0]", `must be an IPv4 address such as 192.0.2.10 (got "eth0")`},
+		{"local ip ipv6", func(c *Config) { c.WebRTC.LocalIPs = []string{"::1"} }, "webrtc.local_ips[0]", "viewers are served over IPv4 only"},
+		{"local ip loopback", func(c *Config) { c.WebRTC.LocalIPs = []string{"127.0.0.1"} }, "", ""},
+		{"local ip loopback without loopback", func(c *Config) {
+			c.WebRTC.Loopback = false
+			c.WebRTC.LocalIPs = []string{"192.168.1.10", "127.0.0.1"}
+		}, "webrtc.local_ips[1]", "a loopback address needs loopback: true"},
+		{"no loopback", func(c *Config) { c.WebRTC.Loopback = false }, "", ""},
+		{"ice server without urls", func(c *Config) { c.WebRTC.ICEServers[0].URLs = nil }, "webrtc.ice_servers[0].urls", "required"},
+		{"stun default port", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stun:stun.example.org"} }, "", ""},
+		{"stun upper case", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"STUN:stun.example.org"} }, "", ""},
+		{"stun ip", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stun:192.0.2.1:3478"} }, "", ""},
+		{"stun ipv6 literal", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stun:[2001:db8::1]:3478"} }, "", ""},
+		{"stuns", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stuns:stun.example.org:5349"} }, "", ""},
+		{"stun with credentials", func(c *Config) { c.WebRTC.ICEServers[0].Username, c.WebRTC.ICEServers[0].Credential = "u", "p" }, "", ""},
+		{"turn urls", func(c *Config) {
+			c.WebRTC.ICEServers[1].URLs = []string{"turn:turn.example.org", "turn:turn.example.org:3478?transport=tcp", "turns:turn.example.org:5349?transport=tcp"}
+		}, "", ""},
+		{"url http", func(c *Config) { c.WebRTC.ICEServers[1].URLs = []string{"http://turn.example.org"} }, "webrtc.ice_servers[1].urls[0]", "must start with stun:, stuns:, turn: or turns:"},
+		{"url without scheme", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stun.example.org"} }, "webrtc.ice_servers[0].urls[0]", "must start with stun:, stuns:, turn: or turns:"},
+		{"url empty", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{""} }, "webrtc.ice_servers[0].urls[0]", "must start with stun:"},
+		{"url with slashes", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stun://stun.example.org:3478"} }, "webrtc.ice_servers[0].urls[0]", `must be stun:host or stun:host:port, without "//"`},
+		{"url without host", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stun:"} }, "webrtc.ice_servers[0].urls[0]", "must include a host, e.g. stun:stun.example.org"},
+		{"url port only", func(c *Config) { c.WebRTC.ICEServers[1].URLs = []string{"turns::5349"} }, "webrtc.ice_servers[1].urls[0]", "must include a host, e.g. turns:turn.example.org"},
+		{"url empty port", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stun:stun.example.org:"} }, "webrtc.ice_servers[0].urls[0]", "port must be a number between 1 and 65535"},
+		{"url port too big", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stun:stun.example.org:65536"} }, "webrtc.ice_servers[0].urls[0]", "port must be a number between 1 and 65535"},
+		{"url port name", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stun:stun.example.org:stun"} }, "webrtc.ice_servers[0].urls[0]", "port must be a number"},
+		{"url too many colons", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stun:a:1:2"} }, "webrtc.ice_servers[0].urls[0]", "must be stun:host or stun:host:port"},
+		{"stun with query", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stun:stun.example.org?transport=udp"} }, "webrtc.ice_servers[0].urls[0]", "stun: URLs take no ?query"},
+		{"turn bad transport", func(c *Config) { c.WebRTC.ICEServers[1].URLs = []string{"turn:turn.example.org?transport=sctp"} }, "webrtc.ice_servers[1].urls[0]", "?transport=udp or ?transport=tcp"},
+		{"turn two queries", func(c *Config) {
+			c.WebRTC.ICEServers[1].URLs = []string{"turn:turn.example.org?transport=udp&x=1"}
+		}, "webrtc.ice_servers[1].urls[0]", "?transport=udp or ?transport=tcp"},
+		{"turn credentials in url", func(c *Config) { c.WebRTC.ICEServers[1].URLs = []string{"turn:pigweight:pw@turn.example.org"} }, "webrtc.ice_servers[1].urls[0]", "give them as username and credential"},
+		{"turn without username", func(c *Config) { c.WebRTC.ICEServers[1].Username = "" }, "webrtc.ice_servers[1].username", "required for a turn: or turns: URL"},
+		{"turn without credential", func(c *Config) { c.WebRTC.ICEServers[1].Credential = "" }, "webrtc.ice_servers[1].credential", "required for a turn: or turns: URL"},
+		{"turns among stun urls", func(c *Config) {
+			c.WebRTC.ICEServers[0].URLs = append(c.WebRTC.ICEServers[0].URLs, "turns:turn.example.org")
+			c.WebRTC.ICEServers[0].Username = "pigweight"
+		}, "webrtc.ice_servers[0].credential", "required for a turn: or turns: URL"},
 
 		// models
 		{"model name with dot", func(c *Config) { c.Models[0].Name = "yolo.v8-seg_n"; c.Pipelines[2].Inference.Model = "yolo.v8-seg_n" }, "", ""},
@@ -235,6 +303,34 @@ func TestConfigValidate(t *testing.T) {
 			}
 			if e.Line != 0 || e.File != "" {
 				t.Errorf("error of a config built in code has file %q line %d, want none", e.File, e.Line)
+			}
+		})
+	}
+}
+
+// TestValidateNeverEchoesICESecrets: an ICE server's URL may hold a password pasted in by
+// mistake, and its credential is one; neither may reach a message.
+func TestValidateNeverEchoesICESecrets(t *testing.T) {
+	for _, u := range []string{
+		"turn:pigweight:hunter2@turn.example.org",
+		"turn://pigweight:hunter2@turn.example.org",
+		"http://pigweight:hunter2@turn.example.org",
+		"turn:turn.example.org?password=hunter2",
+		"stun:hunter2:99999",
+		"turn:hunter2:x:y",
+		"turn:turn.example.org:hunter2",
+	} {
+		t.Run(u, func(t *testing.T) {
+			c := validConfig()
+			c.WebRTC.ICEServers[1].URLs = []string{u}
+			c.WebRTC.ICEServers[1].Username = ""
+			c.WebRTC.ICEServers[1].Credential = "hunter2"
+			err := c.Validate()
+			if err == nil {
+				t.Fatal("Validate() = nil, want an error")
+			}
+			if strings.Contains(err.Error(), "hunt") {
+				t.Errorf("error %q contains the password", err)
 			}
 		})
 	}

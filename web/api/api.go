@@ -69,6 +69,17 @@ type Options struct {
 	// UploadHandler mounted beside the app; the app's own upload route takes bodies up to
 	// MaxBodyBytes.
 	Videos Videos
+	// Viewers counts who watches a pipeline's stream now (WebRTC and WHEP), reported as
+	// "viewers" with every pipeline. Called once per pipeline answered; it must not block. Nil:
+	// 0 for every pipeline.
+	Viewers func(stream string) int
+}
+
+// PipelineStatus is a pipeline as the API answers it: the manager's status and its viewers.
+type PipelineStatus struct {
+	pipelines.Status
+	// Viewers counts the browsers and WHEP players receiving the stream now.
+	Viewers int `json:"viewers"`
 }
 
 // server holds what the handlers share. It is immutable after New.
@@ -79,6 +90,7 @@ type server struct {
 	models    func() any
 	reload    func() (any, error)
 	videos    Videos
+	viewers   func(stream string) int
 	log       *slog.Logger
 	version   string
 	openapi   []byte
@@ -98,6 +110,7 @@ func New(opts Options) *fiber.App {
 		models:    opts.Models,
 		reload:    opts.Reload,
 		videos:    opts.Videos,
+		viewers:   opts.Viewers,
 		log:       log.With("component", "api"),
 		version:   opts.Version,
 	}
@@ -203,10 +216,21 @@ func (s *server) getOpenAPI(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusOK).Send(s.openapi)
 }
 
+// withViewers adds the viewer count to a pipeline's status.
+func (s *server) withViewers(st pipelines.Status) PipelineStatus {
+	out := PipelineStatus{Status: st}
+	if s.viewers != nil {
+		out.Viewers = s.viewers(st.Name)
+	}
+	return out
+}
+
 func (s *server) list(c *fiber.Ctx) error {
-	list := s.pipelines.List()
-	if list == nil {
-		list = []pipelines.Status{} // [] rather than null: clients iterate without a check
+	all := s.pipelines.List()
+	// Made, never nil: [] rather than null, so that clients iterate without a check.
+	list := make([]PipelineStatus, len(all))
+	for i, st := range all {
+		list[i] = s.withViewers(st)
 	}
 	return c.Status(fiber.StatusOK).JSON(list)
 }
@@ -220,7 +244,7 @@ func (s *server) get(c *fiber.Ctx) error {
 	if err != nil {
 		return pipelineError(name, err)
 	}
-	return c.Status(fiber.StatusOK).JSON(st)
+	return c.Status(fiber.StatusOK).JSON(s.withViewers(st))
 }
 
 // add accepts a pipeline in the config file's syntax, YAML or JSON, and answers with its status.
@@ -251,7 +275,7 @@ func (s *server) add(c *fiber.Ctx) error {
 		return pipelineError(p.Name, err)
 	}
 	c.Location("/api/v1/pipelines/" + url.PathEscape(p.Name))
-	return c.Status(fiber.StatusCreated).JSON(st)
+	return c.Status(fiber.StatusCreated).JSON(s.withViewers(st))
 }
 
 // detections answers with the pipeline's latest analysed frame.
@@ -314,7 +338,7 @@ func (s *server) act(do func(Pipelines, string) error) fiber.Handler {
 		if err != nil {
 			return pipelineError(name, err)
 		}
-		return c.Status(fiber.StatusOK).JSON(st)
+		return c.Status(fiber.StatusOK).JSON(s.withViewers(st))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -933,5 +934,78 @@ func TestDetectionsRoute(t *testing.T) {
 				t.Errorf("%d %s; want %d containing %s", resp.StatusCode, body, tc.status, tc.want)
 			}
 		})
+	}
+}
+
+// TestViewers checks that every answer carrying a pipeline's status reports its viewers, from
+// the hook, and 0 without one.
+func TestViewers(t *testing.T) {
+	viewers := map[string]int{"barn": 3, "pen2": 1}
+	var asked []string
+	var mu sync.Mutex
+	app := New(Options{
+		Pipelines:     newFake("barn", "pen2", "quiet"),
+		ParsePipeline: parseStub,
+		Viewers: func(stream string) int {
+			mu.Lock()
+			defer mu.Unlock()
+			asked = append(asked, stream)
+			return viewers[stream]
+		},
+	})
+	// viewersOf reads the raw JSON, so that a missing field fails rather than reads as 0.
+	viewersOf := func(t *testing.T, obj map[string]any) any {
+		t.Helper()
+		n, ok := obj["viewers"]
+		if !ok {
+			t.Errorf("pipeline %v has no viewers field", obj["name"])
+		}
+		return n
+	}
+
+	res, body := send(t, app, request{method: "GET", path: "/api/v1/pipelines"})
+	if res.StatusCode != 200 {
+		t.Fatalf("list: %d %s", res.StatusCode, body)
+	}
+	var list []map[string]any
+	mustUnmarshal(t, body, &list)
+	got := map[string]any{}
+	for _, p := range list {
+		got[p["name"].(string)] = viewersOf(t, p)
+	}
+	if want := map[string]any{"barn": 3.0, "pen2": 1.0, "quiet": 0.0}; !reflect.DeepEqual(got, want) {
+		t.Errorf("list viewers = %v, want %v", got, want)
+	}
+	if !slices.Equal(asked, []string{"barn", "pen2", "quiet"}) {
+		t.Errorf("hook asked for %v, want each pipeline once", asked)
+	}
+
+	for _, r := range []request{
+		{method: "GET", path: "/api/v1/pipelines/barn"},
+		{method: "POST", path: "/api/v1/pipelines/barn/restart"},
+	} {
+		res, body := send(t, app, r)
+		if res.StatusCode != 200 {
+			t.Fatalf("%s %s: %d %s", r.method, r.path, res.StatusCode, body)
+		}
+		var one map[string]any
+		mustUnmarshal(t, body, &one)
+		if n := viewersOf(t, one); n != 3.0 {
+			t.Errorf("%s %s: viewers = %v, want 3", r.method, r.path, n)
+		}
+	}
+	res, body = send(t, app, request{method: "POST", path: "/api/v1/pipelines", body: `{"name":"new","source":{"type":"synthetic"}}`, header: jsonHeader})
+	var added map[string]any
+	mustUnmarshal(t, body, &added)
+	if res.StatusCode != 201 || viewersOf(t, added) != 0.0 {
+		t.Errorf("add: %d %s, want 201 with viewers 0", res.StatusCode, body)
+	}
+
+	// Without a hook, every pipeline has none.
+	res, body = send(t, New(Options{Pipelines: newFake("barn")}), request{method: "GET", path: "/api/v1/pipelines/barn"})
+	var one map[string]any
+	mustUnmarshal(t, body, &one)
+	if res.StatusCode != 200 || viewersOf(t, one) != 0.0 {
+		t.Errorf("without a hook: %d %s, want viewers 0", res.StatusCode, body)
 	}
 }

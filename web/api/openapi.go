@@ -443,7 +443,7 @@ func openAPISchemas() obj {
 			"contour":  obj{"type": "array", "items": obj{"type": "array", "items": obj{"type": "number"}}, "description": "Outline as [x, y] points, when the model gives masks and contours were asked for."},
 		}),
 		"Status": object("A snapshot of one pipeline.",
-			[]string{"name", "state", "since", "decoder", "frames", "fps", "restarts", "last_error", "spec"},
+			[]string{"name", "state", "since", "decoder", "frames", "fps", "restarts", "last_error", "spec", "viewers"},
 			obj{
 				"name":              str(""),
 				"state":             schemaRef("State"),
@@ -457,6 +457,7 @@ func openAPISchemas() obj {
 				"last_error":        str("The last error; empty when there was none."),
 				"next_retry":        obj{"type": "string", "format": "date-time", "description": "When a retrying pipeline starts again; absent otherwise."},
 				"spec":              schemaRef("Pipeline"),
+				"viewers":           obj{"type": "integer", "minimum": 0, "description": "Browsers and WHEP players receiving the stream now."},
 			}),
 		"Pipeline": object("One pipeline, as in the config file's `pipelines:` list.", []string{"name", "source"}, obj{
 			"name":      str("Unique name; used in URLs."),

@@ -225,7 +225,7 @@ func TestOpenAPIStructure(t *testing.T) {
 	}
 }
 
-// jsonNames returns the JSON field names of struct type t.
+// jsonNames returns the JSON field names of struct type t, those of embedded structs included.
 func jsonNames(t reflect.Type) []string {
 	var out []string
 	for f := range t.Fields() {
@@ -234,6 +234,11 @@ func jsonNames(t reflect.Type) []string {
 		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			// encoding/json promotes an untagged embedded struct's fields.
+			out = append(out, jsonNames(f.Type)...)
 			continue
 		}
 		if name == "" {
@@ -256,7 +261,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 	}
 
 	types := map[string]reflect.Type{
-		"Status":       reflect.TypeFor[pipelines.Status](),
+		"Status":       reflect.TypeFor[PipelineStatus](),
 		"Detections":   reflect.TypeFor[pipelines.Detections](),
 		"ReloadResult": reflect.TypeFor[pipelines.ReloadResult](),
 		"Detection":    reflect.TypeFor[detect.Detection](),

@@ -226,6 +226,7 @@
       decoder: el('td', { cls: 'mono' }),
       frames: el('td', { cls: 'num' }),
       fps: el('td', { cls: 'num' }),
+      viewers: el('td', { cls: 'num' }),
       restarts: el('td', { cls: 'num' }),
       error: el('td', { cls: 'error' }),
       errorText: el('span', { cls: 'clamp' }),
@@ -266,6 +267,7 @@
     c.decoder.textContent = p.decoder || '—';
     c.frames.textContent = intFmt.format(p.frames || 0);
     c.fps.textContent = (Number(p.fps) || 0).toFixed(1);
+    c.viewers.textContent = intFmt.format(Number(p.viewers) || 0);
     c.restarts.textContent = String(p.restarts || 0);
     c.errorText.textContent = p.last_error || '';
     c.error.title = p.last_error || '';

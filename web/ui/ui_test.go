@@ -15,6 +15,7 @@ func TestFS(t *testing.T) {
 	}{
 		{file: "index.html", want: []string{`href="/ui/style.css"`, `src="/ui/app.js"`, `href="/docs"`,
 			// The videos section: upload form, table, frame viewer; app.js finds them by id.
+			`<th class="num" title="browsers and WHEP players receiving the stream now">Viewers</th>`,
 			`id="upload"`, `id="upload-file" name="file" type="file"`, `<progress id="upload-progress"`, `id="upload-result"`,
 			`id="videos-notice"`, `id="video-rows"`, `id="videos-empty"`,
 			`id="viewer"`, `id="viewer-title"`, `id="viewer-close"`, `id="frame-stage"`, `<img id="frame"`,
@@ -23,10 +24,10 @@ func TestFS(t *testing.T) {
 			"// --- videos", "'/videos'", "'/frames/'", "'/infer'", "'/jobs'", "'/results.csv'",
 			// Upload progress needs XMLHttpRequest; fetch reports no bytes sent.
 			"new XMLHttpRequest()", "xhr.upload.addEventListener('progress'", "indexing…",
-			"'ArrowLeft'", "'ArrowRight'", "confirm("}},
+			"'ArrowLeft'", "'ArrowRight'", "confirm(", "p.viewers"}},
 		{file: "style.css", want: []string{".badge.playing", ".badge.failed", ".badge.ready", ".badge.indexing", ".frame-stage"}},
-		{file: "view.html", want: []string{`href="/ui/view.css"`, `src="/ui/view.js"`, "<video", "autoplay", "muted", "playsinline", "<canvas"}},
-		{file: "view.js", want: []string{"'/ws'", "'join'", "'answer'", "'candidate'", "requestVideoFrameCallback", "rtpTimestamp", "'detections'", "getStats", "textContent"}},
+		{file: "view.html", want: []string{`href="/ui/view.css"`, `src="/ui/view.js"`, "<video", "autoplay", "muted", "playsinline", "<canvas", `id="stat-viewers"`}},
+		{file: "view.js", want: []string{"'/ws'", "'join'", "'answer'", "'candidate'", "requestVideoFrameCallback", "rtpTimestamp", "'detections'", "getStats", "textContent", "'/api/v1/pipelines/'", "'stat-viewers'", "p.viewers"}},
 		{file: "view.css", want: []string{".stage"}},
 	}
 	for _, tt := range tests {

@@ -28,6 +28,7 @@
     lastDrawn: null,   // {rtp, videoRtp, pts, frame, width, height, boxes: [{x, y, w, h, class, score}]}
     drawnCount: 0,     // frames drawn with their own detections
     stats: null,       // the last getStats sample, see sampleStats
+    viewers: null,     // viewers of the stream, this page included, from the API; null when unknown
     pc: null,
   };
   window.pigweight = state;
@@ -167,6 +168,22 @@
     text('stat-detections', state.messages + ' messages, ' + state.framesMatched + ' frames matched');
   }
   setInterval(() => { sampleStats().catch(() => {}); }, 1000);
+
+  // Viewers, from the control API every two seconds; the next request is made only once this
+  // one has ended, so a slow server never has them stacked.
+  const viewersURL = '/api/v1/pipelines/' + encodeURIComponent(stream);
+  async function pollViewers() {
+    try {
+      const res = await fetch(viewersURL, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+      const p = res.ok ? await res.json() : null;
+      state.viewers = p && typeof p.viewers === 'number' ? p.viewers : null;
+    } catch {
+      state.viewers = null;
+    }
+    text('stat-viewers', state.viewers === null ? '–' : String(state.viewers));
+    setTimeout(pollViewers, 2000);
+  }
+  pollViewers();
 
   // Signalling: join, then answer the server's offer; candidates trickle both ways.
   const ws = new WebSocket((location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws');
