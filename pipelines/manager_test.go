@@ -326,3 +326,44 @@ func TestSlowSubscriberDropsWithoutSlowingThePipeline(t *testing.T) {
 		}
 	}
 }
+
+// A subscriber that arrives mid-GOP gets the current group of pictures at once, from its
+// keyframe, instead of waiting for the next keyframe.
+func TestNewSubscriberStartsWithTheCurrentGOP(t *testing.T) {
+	m := newManager(t)
+	if err := m.Add(synthetic(t, "pen")); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, m, "pen", "playing", playingWith(1))
+	// Wait for the middle of a GOP: a keyframe, then a few more frames.
+	probe, err := m.SubscribeAccessUnits("pen", 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for since := -1; since < 4; {
+		au := <-probe.C
+		switch {
+		case au.Keyframe:
+			since = 0
+		case since >= 0:
+			since++
+		}
+	}
+	probe.Close()
+	sub, err := m.SubscribeAccessUnits("pen", 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if n := len(sub.C); n < 5 {
+		t.Errorf("%d access units waiting right after subscribing; want the GOP so far (at least 5)", n)
+	}
+	first := <-sub.C
+	if !first.Keyframe {
+		t.Error("the first access unit is not the GOP's keyframe")
+	}
+	next := <-sub.C
+	if next.Keyframe || next.PTS <= first.PTS {
+		t.Errorf("second access unit: keyframe %v, pts %v after %v", next.Keyframe, next.PTS, first.PTS)
+	}
+}

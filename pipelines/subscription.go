@@ -53,7 +53,48 @@ func (s *supervisor) subscribe(buffer int) *Subscription {
 		s.subs = make(map[*Subscription]struct{})
 	}
 	s.subs[sub] = struct{}{}
+	// A new subscriber starts with the current group of pictures rather than waiting up to a
+	// whole GOP for the camera's next keyframe: a first viewer sees a picture at once.
+	if len(s.gop.units) > 0 && len(s.gop.units) <= buffer {
+		for _, au := range s.gop.units {
+			c <- au
+		}
+		sub.needKeyframe = false
+	}
 	return sub
+}
+
+// Bounds of the group of pictures a supervisor keeps for new subscribers: a longer group
+// is not kept, and its subscribers start at the next keyframe.
+const (
+	gopMaxUnits = 300
+	gopMaxBytes = 8 << 20
+)
+
+// gopCache is the current group of pictures: the last keyframe and what followed it.
+type gopCache struct {
+	units []media.AccessUnit
+	bytes int
+}
+
+func (g *gopCache) add(au media.AccessUnit) {
+	switch {
+	case au.Keyframe:
+		g.units, g.bytes = append(g.units[:0:0], au), len(au.Data)
+	case len(g.units) == 0:
+	case len(g.units) >= gopMaxUnits || g.bytes+len(au.Data) > gopMaxBytes:
+		g.units, g.bytes = nil, 0
+	default:
+		g.units = append(g.units, au)
+		g.bytes += len(au.Data)
+	}
+}
+
+// resetGOP forgets the group of pictures: a new run starts a new stream.
+func (s *supervisor) resetGOP() {
+	s.subsMu.Lock()
+	defer s.subsMu.Unlock()
+	s.gop = gopCache{}
 }
 
 // unsubscribe ends sub if s holds it, and says whether it did.
@@ -83,6 +124,7 @@ func (s *supervisor) closeSubscriptions() {
 func (s *supervisor) publish(au media.AccessUnit) {
 	s.subsMu.Lock()
 	defer s.subsMu.Unlock()
+	s.gop.add(au)
 	for sub := range s.subs {
 		if sub.needKeyframe && !au.Keyframe {
 			continue

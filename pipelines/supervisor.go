@@ -43,6 +43,7 @@ type supervisor struct {
 
 	subsMu sync.Mutex
 	subs   map[*Subscription]struct{}
+	gop    gopCache // the current group of pictures, for new subscribers
 
 	// ctl serialises start and stop so that a restart never sees two loops.
 	ctl    sync.Mutex
@@ -174,6 +175,7 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 			s.publish(au)
 		},
 	}
+	s.resetGOP()
 	run, err := s.runtime.Start(s.spec, hooks)
 	if err != nil {
 		return 0, fmt.Errorf("start: %w", err)

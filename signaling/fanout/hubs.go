@@ -13,9 +13,10 @@ type Source interface {
 	SubscribeAccessUnits(name string, buffer int) (*pipelines.Subscription, error)
 }
 
-// subscriptionBuffer is how many access units a hub's subscription holds: a hub reads them at
-// once, so this only absorbs scheduling hiccups.
-const subscriptionBuffer = 64
+// subscriptionBuffer is how many access units a hub's subscription holds. A hub reads them at
+// once; the size is for the group of pictures a new subscription starts with (the pipeline
+// keeps up to 300 access units of it), so that a hub's first viewer gets a picture at once.
+const subscriptionBuffer = 300
 
 // Hubs keeps one hub per stream that has viewers, fed by a subscription to its pipeline. A hub
 // starts with the stream's first viewer and ends with its pipeline.
@@ -76,6 +77,30 @@ func (h *Hubs) Hub(stream string) (*Hub, bool) {
 		h.wg.Go(func() { hub.PollDetections(h.ctx, det, DefaultDetectionsPoll) })
 	}
 	return hub, true
+}
+
+// Viewers counts the viewers of stream now, whether they came through signalling or WHEP: 0
+// when the stream has no running hub. It never waits for a hub's goroutine.
+func (h *Hubs) Viewers(stream string) int {
+	h.mu.Lock()
+	e, ok := h.hubs[stream]
+	h.mu.Unlock()
+	if !ok {
+		return 0
+	}
+	vs := e.hub.viewers.Load()
+	if vs == nil {
+		return 0
+	}
+	// A viewer whose connection closed stays in the hub's list until the next frame or its
+	// Leave; it is not watching any more.
+	n := 0
+	for _, v := range *vs {
+		if !v.ended() {
+			n++
+		}
+	}
+	return n
 }
 
 // Close stops every hub (their viewers leave) and waits for them.
