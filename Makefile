@@ -41,10 +41,14 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 
-# Inference throughput, raw ONNX Runtime vs through live pwinfer pipelines, printed and written
-# to bench/results.json (a few minutes). Narrow it with e.g. BENCH_FLAGS="--batches 1,2 --streams 1,4".
+# Benchmarks, each against a baseline measured in the same run, printed and written to bench/
+# (about 12 minutes on two cores): inference (raw ONNX Runtime vs live pwinfer pipelines), exact
+# frames of an upload (vs ffmpeg -ss and the decoding floor), WebRTC viewers (first frame,
+# latency, server CPU per viewer). Narrow the first with e.g. BENCH_FLAGS="--batches 1,2 --streams 1,4".
 bench: models/bench.onnx
 	./$(BIN) bench --model models/bench.onnx --out bench/results.json $(BENCH_FLAGS)
+	./$(BIN) bench frames --out bench/frames.json
+	./$(BIN) bench viewers --out bench/viewers.json
 
 test: deps vet
 	CGO_ENABLED=0 $(GO) build $(PURE_PACKAGES)

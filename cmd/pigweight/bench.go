@@ -288,8 +288,13 @@ type pipelineResult struct {
 //	pigweight bench [--model models/bench.onnx] [--out bench/results.json] [--duration 10s]
 //	                [--repeats 3] [--batches 1,2,4,8] [--streams 1,2,3,4]
 func benchCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "frames" {
-		return benchFramesCmd(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "frames":
+			return benchFramesCmd(args[1:], stdout, stderr)
+		case "viewers":
+			return benchViewersCmd(args[1:], stdout, stderr)
+		}
 	}
 	f, err := parseBenchFlags(args, stderr)
 	if err != nil {

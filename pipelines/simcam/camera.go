@@ -56,6 +56,10 @@ type Config struct {
 	UDP bool
 	// Logger receives the camera's log; none when nil.
 	Logger *slog.Logger
+	// OnSend, when set, is called with each access unit's NAL units right after they were
+	// written to the stream: a benchmark's capture clock. It runs on the camera's pump and
+	// must not keep nalus, which the next access unit reuses.
+	OnSend func(nalus [][]byte, sent time.Time)
 }
 
 // withDefaults fills the zero fields and checks the rest.

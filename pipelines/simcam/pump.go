@@ -243,6 +243,9 @@ func (w *streamWriter) write(ctx context.Context, au *accessUnit) error {
 	if _, playing := w.c.handler.counts(); playing > 0 {
 		w.c.sent.Add(1)
 	}
+	if w.c.cfg.OnSend != nil {
+		w.c.cfg.OnSend(nalus, time.Now())
+	}
 	return nil
 }
 

@@ -321,12 +321,20 @@ func TestRestartOnSameAddress(t *testing.T) {
 func TestFileLoops(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "clip.mp4")
 	pipelinestest.WriteClip(t, path, 15) // half a second at 30 fps, with B-frames
-	cam := startCamera(t, simcam.Config{File: path})
+	var sent atomic.Int64
+	cam := startCamera(t, simcam.Config{File: path, OnSend: func(nalus [][]byte, _ time.Time) {
+		if len(nalus) > 0 {
+			sent.Add(1)
+		}
+	}})
 	c := openClient(t, cam.URL(), "tcp", "", "")
 	// Three times the clip: the camera must have started over at least twice.
 	c.waitFrames(t, 45, frameTimeout)
 	if l := cam.Stats().Loops; l < 2 {
 		t.Errorf("Loops = %d after 45 frames of a 15-frame clip", l)
+	}
+	if n := sent.Load(); n < 45 {
+		t.Errorf("OnSend called for %d access units; the client received 45", n)
 	}
 }
 
