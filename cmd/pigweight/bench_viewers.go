@@ -80,14 +80,28 @@ func parseViewersBenchFlags(args []string, stderr io.Writer) (viewersBenchFlags,
 
 // viewersResults is what `pigweight bench viewers` writes.
 type viewersResults struct {
-	Date    string        `json:"date"`
-	Command string        `json:"command"`
-	Machine benchMachine  `json:"machine"`
-	Stream  string        `json:"stream"`
-	Idle    float64       `json:"server_cpu_cores_no_viewers"`
-	Steps   []viewersStep `json:"steps"`
-	Drift   []driftMinute `json:"drift,omitempty"`
-	Joins   timings       `json:"time_to_first_frame_ms"`
+	Date    string         `json:"date"`
+	Command string         `json:"command"`
+	Machine benchMachine   `json:"machine"`
+	Stream  string         `json:"stream"`
+	Idle    float64        `json:"server_cpu_cores_no_viewers"`
+	Steps   []viewersStep  `json:"steps"`
+	Drift   []driftMinute  `json:"drift,omitempty"`
+	Joins   timings        `json:"time_to_first_frame_ms"`
+	Browser *browserResult `json:"browser,omitempty"`
+}
+
+// browserResult is what the live view measured in headless Chromium, with the Go viewers on.
+type browserResult struct {
+	// Latency is glass to glass: the frame reaching the server → Chromium showing it, with
+	// the clock offset learned over the DataChannel.
+	Latency       timings `json:"latency_ms"`
+	ClockOffsetMS float64 `json:"clock_offset_ms"`
+	PingMS        float64 `json:"ping_ms"`
+	// FirstFrameMS is from the page starting to load to its first frame on screen.
+	FirstFrameMS   float64 `json:"first_frame_ms"`
+	JitterBufferMS float64 `json:"jitter_buffer_ms"`
+	Skipped        string  `json:"skipped,omitempty"`
 }
 
 // viewersStep is one viewer count held for the window.
@@ -310,6 +324,7 @@ func benchViewers(ctx context.Context, f viewersBenchFlags, progress io.Writer) 
 		res.Steps = append(res.Steps, step)
 	}
 	res.Joins = summarise(allJoins)
+	res.Browser = browserLatency(ctx, srv.base+"/view/cam", progress)
 
 	if f.drift > 0 {
 		for len(viewers) > f.driftViewers {
@@ -337,6 +352,54 @@ func benchViewers(ctx context.Context, f viewersBenchFlags, progress io.Writer) 
 	}
 	return res, nil
 }
+
+// browserLatency watches the live view in headless Chromium for 20 s (scripts/view-latency.mjs),
+// or says why it could not.
+func browserLatency(ctx context.Context, url string, progress io.Writer) *browserResult {
+	const seconds = 20
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return &browserResult{Skipped: "node is not installed (make deps)"}
+	}
+	if _, err := os.Stat(chromiumBinary); err != nil {
+		return &browserResult{Skipped: chromiumBinary + " is missing (make deps)"}
+	}
+	modules, _ := filepath.Abs("third_party/node")
+	if _, err := os.Stat(filepath.Join(modules, "node_modules", "playwright-core")); err != nil {
+		return &browserResult{Skipped: "playwright-core is not under third_party/node (make deps; run from the repository)"}
+	}
+	fmt.Fprintf(progress, "watching the live view in headless Chromium for %d s...\n", seconds)
+	ctx, cancel := context.WithTimeout(ctx, (seconds+40)*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "scripts/view-latency.mjs")
+	cmd.Env = append(os.Environ(), "PW_URL="+url, "PW_CHROMIUM="+chromiumBinary, "PW_MODULES="+modules, fmt.Sprintf("PW_SECONDS=%d", seconds))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return &browserResult{Skipped: fmt.Sprintf("browser: %v: %s", err, strings.TrimSpace(stderr.String()))}
+	}
+	var page struct {
+		Latencies    []float64
+		Clock        struct{ Offset, RTT float64 }
+		FirstFrameMS float64 `json:"firstFrameMs"`
+		Stats        struct {
+			JitterBufferMS float64 `json:"jitterBufferMs"`
+		}
+	}
+	if err := json.Unmarshal(out, &page); err != nil {
+		return &browserResult{Skipped: fmt.Sprintf("browser output %q: %v", out, err)}
+	}
+	lat := make([]time.Duration, len(page.Latencies))
+	for i, l := range page.Latencies {
+		lat[i] = time.Duration(l * float64(time.Millisecond))
+	}
+	return &browserResult{Latency: summarise(lat), ClockOffsetMS: page.Clock.Offset, PingMS: page.Clock.RTT,
+		FirstFrameMS: page.FirstFrameMS, JitterBufferMS: page.Stats.JitterBufferMS}
+}
+
+// chromiumBinary is Debian's chromium, which make deps installs.
+const chromiumBinary = "/usr/bin/chromium"
 
 func totalGaps(vs []*benchViewer) uint64 {
 	var n uint64
@@ -543,6 +606,14 @@ func printViewersBench(w io.Writer, r *viewersResults) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\ntime to first frame over all %d joins: p50 %.0f ms, p95 %.0f ms (latency: camera sends → Go viewer has the whole frame)\n", r.Joins.N, r.Joins.P50, r.Joins.P95)
+	if b := r.Browser; b != nil {
+		if b.Skipped != "" {
+			fmt.Fprintf(w, "\nbrowser: skipped: %s\n", b.Skipped)
+		} else {
+			fmt.Fprintf(w, "\nheadless Chromium on the live view, beside the Go viewers: glass-to-glass latency (frame reaches the server → shown) p50 %.1f ms, p95 %.1f ms over %d frames; clock offset %.2f ms (ping %.2f ms); first frame %.0f ms after the page began loading; jitter buffer %.1f ms\n",
+				b.Latency.P50, b.Latency.P95, b.Latency.N, b.ClockOffsetMS, b.PingMS, b.FirstFrameMS, b.JitterBufferMS)
+		}
+	}
 	if len(r.Drift) > 0 {
 		fmt.Fprintln(w, "\ndrift (latency per minute):")
 		for _, d := range r.Drift {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +20,7 @@ import (
 
 // chromiumPath is the Debian chromium that scripts/deps.sh installs; playwright-core drives it
 // and never downloads a browser of its own.
-const chromiumPath = "/usr/bin/chromium"
+const chromiumPath = chromiumBinary
 
 // drawnFrame is window.pigweight.lastDrawn: the detections the live view drew on one frame.
 type drawnFrame struct {
@@ -85,12 +86,25 @@ func TestBrowserViewDrawsDetectionsOnTheirFrame(t *testing.T) {
 		FramesMatched int                       `json:"framesMatched"`
 		Presented     int                       `json:"framesPresented"`
 		OnScreen      struct{ Boxes, Hits int } `json:"onScreen"`
+		Latency       struct {
+			P50, P95 float64
+			Samples  int
+		} `json:"latency"`
+		Clock struct{ Offset, RTT float64 } `json:"clock"`
 	}
 	if err := json.Unmarshal(out, &result); err != nil {
 		t.Fatalf("driver output %q: %v", out, err)
 	}
 	t.Logf("framesDecoded %v, %d detection messages, %d of %d presented frames matched, %d of %d boxes on the overlay",
 		result.FramesDecoded, result.Messages, result.FramesMatched, result.Presented, result.OnScreen.Hits, result.OnScreen.Boxes)
+
+	t.Logf("glass-to-glass latency (server tap → this screen): p50 %.1f ms, p95 %.1f ms over the last of %d frames; clock offset %.2f ms, ping %.2f ms",
+		result.Latency.P50, result.Latency.P95, result.Latency.Samples, result.Clock.Offset, result.Clock.RTT)
+	// Same machine, same clock: the measured offset is small, and a latency is a positive
+	// figure well under a second (its size is for the benchmark, not this test).
+	if result.Latency.Samples == 0 || result.Latency.P50 <= 0 || result.Latency.P50 > 1000 || math.Abs(result.Clock.Offset) > 50 {
+		t.Errorf("latency %+v with clock %+v", result.Latency, result.Clock)
+	}
 
 	// A box's edge on the canvas can be covered by another box's label; most must show.
 	if s := result.OnScreen; s.Boxes == 0 || s.Hits*2 < s.Boxes {

@@ -193,6 +193,7 @@ func (r *Run) tapAccessUnits(pad *gst.Pad, codec Codec) {
 			PTS:      time.Duration(pts),
 			Keyframe: !buf.HasFlags(gst.BufferFlagDeltaUnit),
 			Data:     data,
+			Captured: time.Now(),
 		})
 		return gst.PadProbeOK
 	})

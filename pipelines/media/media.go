@@ -18,6 +18,9 @@ type AccessUnit struct {
 	// Data is the picture in Annex B byte-stream form (start codes), parameter sets included
 	// before each keyframe. The receiver owns it.
 	Data []byte
+	// Captured is when the access unit reached pigweight (the wall clock at the pipeline's
+	// tap): the start of the glass-to-glass latency a viewer measures.
+	Captured time.Time
 }
 
 // Hooks receive what a running pipeline produces. They are called from GStreamer streaming

@@ -41,6 +41,7 @@ type DetectionsMessage struct {
 // SetDetectionsChannel makes dc the channel the hub sends v's detections on. Create dc on the
 // viewer's peer connection before the offer.
 func (v *Viewer) SetDetectionsChannel(dc *webrtc.DataChannel) {
+	answerPings(dc)
 	v.detections.Store(dc)
 }
 

@@ -36,6 +36,7 @@ type frame struct {
 	keyframe  bool
 	payloads  [][]byte // in order; the last one ends the picture (marker bit)
 	size      int      // bytes in payloads
+	captured  time.Time
 }
 
 // packetizer turns access units into frames. The H.264 payloader keeps state across calls
@@ -63,6 +64,7 @@ func (p *packetizer) packetize(au media.AccessUnit) *frame {
 		keyframe:  au.Keyframe,
 		payloads:  payloads,
 		size:      size,
+		captured:  au.Captured,
 	}
 }
 

@@ -154,6 +154,7 @@ func (h *Hub) Run(ctx context.Context, aus <-chan media.AccessUnit) {
 				viewers = slices.DeleteFunc(viewers, (*Viewer).ended)
 				publish()
 			}
+			h.sendTiming(f)
 		}
 	}
 }

@@ -29,6 +29,12 @@
     drawnCount: 0,     // frames drawn with their own detections
     stats: null,       // the last getStats sample, see sampleStats
     viewers: null,     // viewers of the stream, this page included, from the API; null when unknown
+    // Glass-to-glass latency: from the frame reaching the server to this screen showing it.
+    // offset is the server's clock minus ours (ms), from the ping with the shortest round trip.
+    clock: { offset: null, rtt: null },
+    latency: { p50: null, p95: null, samples: 0 },
+    latencyLog: [],    // every measured latency (ms), the newest 10000, for benchmarks
+    firstFrameMs: null, // when the first frame was shown, ms after the page began loading
     pc: null,
   };
   window.pigweight = state;
@@ -92,6 +98,10 @@
   // the one shown. Until then the previous boxes stay rather than flicker.
   function onVideoFrame(now, meta) {
     state.framesPresented++;
+    if (state.firstFrameMs === null) {
+      state.firstFrameMs = meta.expectedDisplayTime;
+    }
+    measureLatency(meta);
     state.lastFrame = { rtp: meta.rtpTimestamp, width: meta.width, height: meta.height };
     const msg = recent.get(meta.rtpTimestamp);
     if (msg) {
@@ -108,6 +118,10 @@
     } catch {
       return;
     }
+    if (msg.type === 'pong' || msg.type === 'time') {
+      onClock(msg);
+      return;
+    }
     if (typeof msg.rtp !== 'number') {
       return;
     }
@@ -122,6 +136,58 @@
       draw(msg, f.rtp, f.width, f.height);
     }
   }
+
+  // Latency. The server says when some frames reached it ({type: time, rtp, captured}, Unix ms)
+  // and answers pings with its clock; the page adds the offset between the clocks (half the
+  // round trip, from the quickest of the recent pings) to the moment a frame is shown.
+  const captured = new Map(); // rtp → Unix ms at the server
+  const latencies = [];       // the last 30, ms
+  const pings = [];           // the last 10 {rtt, offset}
+
+  function onClock(msg) {
+    if (msg.type === 'time' && typeof msg.rtp === 'number' && typeof msg.captured === 'number') {
+      captured.set(msg.rtp, msg.captured);
+      while (captured.size > 64) {
+        captured.delete(captured.keys().next().value);
+      }
+    } else if (msg.type === 'pong' && typeof msg.t === 'number' && typeof msg.server === 'number') {
+      const back = performance.timeOrigin + performance.now();
+      pings.push({ rtt: back - msg.t, offset: msg.server - (msg.t + back) / 2 });
+      if (pings.length > 10) {
+        pings.shift();
+      }
+      const best = pings.reduce((a, b) => (b.rtt < a.rtt ? b : a));
+      state.clock = { offset: best.offset, rtt: best.rtt };
+    }
+  }
+
+  function measureLatency(meta) {
+    const at = captured.get(meta.rtpTimestamp);
+    if (at === undefined || state.clock.offset === null) {
+      return;
+    }
+    captured.delete(meta.rtpTimestamp);
+    // expectedDisplayTime: when the compositor puts this frame on screen (ms since timeOrigin).
+    const shown = performance.timeOrigin + meta.expectedDisplayTime + state.clock.offset;
+    latencies.push(shown - at);
+    if (latencies.length > 30) {
+      latencies.shift();
+    }
+    state.latencyLog.push(shown - at);
+    if (state.latencyLog.length > 10000) {
+      state.latencyLog.shift();
+    }
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const pick = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+    state.latency = { p50: pick(0.5), p95: pick(0.95), samples: state.latency.samples + 1 };
+  }
+
+  let detectionsChannel = null;
+  setInterval(() => {
+    if (detectionsChannel && detectionsChannel.readyState === 'open') {
+      detectionsChannel.send(JSON.stringify({ type: 'ping', t: performance.timeOrigin + performance.now() }));
+    }
+  }, 1000);
 
   if ('requestVideoFrameCallback' in HTMLVideoElement.prototype) {
     video.requestVideoFrameCallback(onVideoFrame);
@@ -166,6 +232,7 @@
     text('stat-jitter', sample.jitterBufferMs === null ? '–' : sample.jitterBufferMs.toFixed(1) + ' ms');
     text('stat-frames', String(sample.framesDecoded));
     text('stat-detections', state.messages + ' messages, ' + state.framesMatched + ' frames matched');
+    text('stat-latency', state.latency.p50 === null ? '–' : state.latency.p50.toFixed(0) + ' ms (p95 ' + state.latency.p95.toFixed(0) + ')');
   }
   setInterval(() => { sampleStats().catch(() => {}); }, 1000);
 
@@ -233,6 +300,7 @@
     pc.ondatachannel = (ev) => {
       if (ev.channel.label === 'detections') {
         ev.channel.onmessage = onDetections;
+        detectionsChannel = ev.channel;
       }
     };
     pc.onicecandidate = (ev) => {

@@ -42,6 +42,7 @@ type Client struct {
 	overflow atomic.Uint64
 	state    chan webrtc.PeerConnectionState
 	messages chan DataMessage
+	channels sync.Map // label → *webrtc.DataChannel, as the server opened them
 }
 
 // DataMessage is one message the client received on a DataChannel the server opened.
@@ -65,6 +66,7 @@ func NewClient(api *webrtc.API) (*Client, error) {
 	}
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
 		label := dc.Label()
+		c.channels.Store(label, dc)
 		dc.OnMessage(func(m webrtc.DataChannelMessage) {
 			select {
 			case c.messages <- DataMessage{Label: label, Data: m.Data, Received: time.Now()}:
@@ -141,6 +143,16 @@ func (c *Client) Answer(ctx context.Context, offer string) (string, error) {
 // Messages delivers what arrives on DataChannels the server opened (up to 4096 unread; the
 // client counts what did not fit).
 func (c *Client) Messages() <-chan DataMessage { return c.messages }
+
+// SendText sends a text message on the DataChannel the server opened with label; it fails
+// while there is none or it is not open yet.
+func (c *Client) SendText(label, text string) error {
+	dc, ok := c.channels.Load(label)
+	if !ok {
+		return fmt.Errorf("fanouttest: no data channel %q", label)
+	}
+	return dc.(*webrtc.DataChannel).SendText(text)
+}
 
 // SetAnswer applies the server's answer.
 func (c *Client) SetAnswer(sdp string) error {

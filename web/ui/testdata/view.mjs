@@ -86,7 +86,13 @@ try {
     }
     return { boxes: d.boxes.length, hits };
   });
+  // Latency: the page measures it once the clock offset is known and a timed frame is shown.
+  const wantLatency = Number(process.env.PW_LATENCY_SAMPLES || 5);
+  while (Date.now() < deadline && (await page.evaluate(() => window.pigweight.latency.samples)) < wantLatency) {
+    await sleep(100);
+  }
   const final = await page.evaluate(() => ({ stats: window.pigweight.stats, messages: window.pigweight.messages,
+    latency: window.pigweight.latency, clock: window.pigweight.clock,
     framesMatched: window.pigweight.framesMatched, framesPresented: window.pigweight.framesPresented,
     statsText: document.getElementById('stat-fps').textContent }));
   process.stdout.write(JSON.stringify({ framesDecoded: [first, last], drawn: [...drawn.values()], onScreen, ...final }) + '\n');
