@@ -10,7 +10,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export PIGWEIGHT_ONNXRUNTIME ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
 
 # Packages that must build without cgo (no GStreamer, no ONNX Runtime): see DESIGN.md.
-PURE_PACKAGES := ./pipelines ./pipelines/spec ./pipelines/pen ./pipelines/media ./pipelines/index ./pipelines/videos ./web/api ./web/ui ./elements/batch ./elements/detect ./elements/onnx ./signaling/...
+PURE_PACKAGES := ./pipelines ./pipelines/spec ./pipelines/pen ./pipelines/media ./pipelines/index ./pipelines/videos ./web/api ./web/ui ./elements/batch ./elements/detect ./elements/overlay ./elements/onnx ./signaling/...
 
 .PHONY: all deps build models run test vet bench clean
 

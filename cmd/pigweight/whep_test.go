@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +85,62 @@ func TestWHEPClientReceivesTheDemoPen(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown stream: %d", resp.StatusCode)
+	}
+	srv.stop(t)
+}
+
+// overlay: burn: the demo pen is encoded once with its detections drawn in, and a WHEP
+// player receives that H.264 stream starting at a keyframe.
+func TestWHEPBurnedOverlayStream(t *testing.T) {
+	cfg := fmt.Sprintf("models:\n  - name: demo\n    path: %s\n    format: mask\n    classes: [pig]\npipelines:\n  - name: burned\n    source: {type: synthetic}\n    inference: {enabled: true, model: demo}\n    outputs: [{type: webrtc, overlay: burn}]\n", writeDemoModel(t))
+	path := filepath.Join(t.TempDir(), "burn.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, "--config", path)
+	api, err := fanouttest.NewAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := fanouttest.NewClient(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	offer, err := client.Offer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer []byte
+	for {
+		resp, err := http.Post(srv.base+"/whep/burned", "application/sdp", strings.NewReader(offer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusCreated {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("WHEP POST: %d %s\n%s", resp.StatusCode, answer, srv.logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err := client.SetAnswer(string(answer)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		select {
+		case f := <-client.Frames():
+			if i == 0 && !f.Keyframe {
+				t.Error("the first frame is not a keyframe")
+			}
+		case <-ctx.Done():
+			t.Fatalf("only %d frames of the burned stream\n%s", i, srv.logs.String())
+		}
 	}
 	srv.stop(t)
 }

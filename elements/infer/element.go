@@ -12,8 +12,10 @@ import (
 	"github.com/go-gst/go-gst/gst"
 	"github.com/go-gst/go-gst/gst/base"
 	"github.com/pigweight/pigweight/elements/batch"
+	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/elements/meta"
 	"github.com/pigweight/pigweight/elements/model"
+	"github.com/pigweight/pigweight/elements/overlay"
 )
 
 // ElementName is the factory name the element is registered under.
@@ -26,6 +28,7 @@ const (
 	propMaxBatch
 	propMaxWait
 	propPriority
+	propBurn
 )
 
 var properties = []*glib.ParamSpec{
@@ -34,6 +37,7 @@ var properties = []*glib.ParamSpec{
 	glib.NewUintParam("max-batch", "Max batch", "Largest batch the model's shared batcher forms (set per model in the config)", 0, 1024, 0, glib.ParameterReadable),
 	glib.NewUint64Param("max-wait", "Max wait", "Longest a frame waits for its batch to fill, in ns (set per model in the config)", 0, 1<<62, 0, glib.ParameterReadable),
 	glib.NewStringParam("priority", "Priority", "live (camera streams) or job (uploads); live frames are batched first", nil, glib.ParameterReadWrite),
+	glib.NewBoolParam("burn", "Burn", "Draw each frame's detections into the picture (overlay: burn)", false, glib.ParameterReadWrite),
 }
 
 var registerOnce sync.Once
@@ -60,6 +64,7 @@ type element struct {
 	model    atomic.Pointer[string]
 	interval atomic.Uint32
 	job      atomic.Bool
+	burn     atomic.Bool
 
 	mu     sync.Mutex
 	ctx    context.Context // cancelled on flush and on PAUSED→READY, so a waiting frame returns
@@ -125,6 +130,9 @@ func (e *element) SetProperty(obj *glib.Object, id uint, value *glib.Value) {
 	case propPriority:
 		s, _ := v.(string)
 		e.job.Store(s == "job")
+	case propBurn:
+		b, _ := v.(bool)
+		e.burn.Store(b)
 	}
 }
 
@@ -155,6 +163,8 @@ func (e *element) GetProperty(obj *glib.Object, id uint) *glib.Value {
 		if e.job.Load() {
 			v = "job"
 		}
+	case propBurn:
+		v = e.burn.Load()
 	default:
 		return nil
 	}
@@ -256,7 +266,7 @@ func (e *element) TransformIP(_ *base.GstBaseTransform, buf *gst.Buffer) gst.Flo
 	frame := model.Frame{Format: e.format, Width: e.width, Height: e.height, Matrix: e.matrix}
 	e.mu.Unlock()
 	if eng == nil || n%uint64(e.interval.Load()) != 0 {
-		e.attachLast(buf)
+		e.burnIn(buf, frame, e.attachLast(buf))
 		return gst.FlowOK
 	}
 
@@ -279,9 +289,10 @@ func (e *element) TransformIP(_ *base.GstBaseTransform, buf *gst.Buffer) gst.Flo
 		e.last = meta.Detections{Items: dets}
 		e.mu.Unlock()
 		meta.Attach(buf, d)
+		e.burnIn(buf, frame, dets)
 		return gst.FlowOK
 	case errors.Is(err, batch.ErrSkipped):
-		e.attachLast(buf)
+		e.burnIn(buf, frame, e.attachLast(buf))
 		return gst.FlowOK
 	case ctx.Err() != nil:
 		return gst.FlowFlushing
@@ -290,10 +301,35 @@ func (e *element) TransformIP(_ *base.GstBaseTransform, buf *gst.Buffer) gst.Flo
 	return gst.FlowError
 }
 
-// attachLast gives a frame that was not analysed the last analysed frame's detections.
-func (e *element) attachLast(buf *gst.Buffer) {
+// attachLast gives a frame that was not analysed the last analysed frame's detections, and
+// returns them.
+func (e *element) attachLast(buf *gst.Buffer) []detect.Detection {
 	e.mu.Lock()
 	last := e.last
 	e.mu.Unlock()
 	meta.Attach(buf, last)
+	return last.Items
+}
+
+// burnIn draws dets into the picture when the burn property is set. The buffer is writable
+// here: the transform works in place and has just added its meta.
+func (e *element) burnIn(buf *gst.Buffer, frame model.Frame, dets []detect.Detection) {
+	if !e.burn.Load() || len(dets) == 0 {
+		return
+	}
+	mi := buf.Map(gst.MapWrite)
+	if mi == nil {
+		return
+	}
+	defer buf.Unmap()
+	if frame.SetPlanes(unsafe.Slice((*byte)(mi.Data()), int(mi.Size()))) != nil {
+		return
+	}
+	pic := overlay.Picture{Width: frame.Width, Height: frame.Height, Strides: frame.Strides}
+	copy(pic.Planes[:], frame.Planes[:])
+	pic.Format = overlay.I420
+	if frame.Format == model.NV12 {
+		pic.Format = overlay.NV12
+	}
+	_ = overlay.Draw(pic, dets) // SetPlanes checked the planes; Draw only refuses short ones
 }

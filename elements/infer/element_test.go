@@ -168,3 +168,62 @@ func TestUnknownModelFailsTheStateChange(t *testing.T) {
 		}
 	}
 }
+
+// pinkBlobFrame is a 160×120 I420 grey floor with one pig-pink 40×30 rectangle at (50, 40):
+// what the demo model finds.
+func pinkBlobFrame() []byte {
+	const w, h = 160, 120
+	f := make([]byte, w*h*3/2)
+	y, u, v := f[:w*h], f[w*h:w*h*5/4], f[w*h*5/4:]
+	for i := range y {
+		y[i] = 102 // RGB 100, 100, 100 in BT.601 limited range
+	}
+	for i := range u {
+		u[i], v[i] = 128, 128
+	}
+	for r := 40; r < 70; r++ {
+		for c := 50; c < 90; c++ {
+			y[r*w+c] = 167 // RGB 235, 150, 150
+			u[(r/2)*(w/2)+c/2], v[(r/2)*(w/2)+c/2] = 115, 165
+		}
+	}
+	return f
+}
+
+// With burn, the detections are drawn into the frame's picture; without, it passes untouched.
+func TestBurnDrawsDetectionsIntoThePicture(t *testing.T) {
+	newEngine(t, "burn", 1, time.Millisecond)
+	for _, burn := range []bool{false, true} {
+		p := launch(t, fmt.Sprintf("appsrc name=src format=time caps=video/x-raw,format=I420,width=160,height=120,framerate=10/1 ! pwinfer model=burn burn=%v ! appsink name=sink sync=false", burn))
+		src, _ := p.GetElementByName("src")
+		el, _ := p.GetElementByName("sink")
+		if err := p.SetState(gst.StatePlaying); err != nil {
+			t.Fatal(err)
+		}
+		buf := gst.NewBufferFromBytes(pinkBlobFrame())
+		if ret := app.SrcFromElement(src).PushBuffer(buf); ret != gst.FlowOK {
+			t.Fatalf("push: %v", ret)
+		}
+		sample := app.SinkFromElement(el).TryPullSample(gst.ClockTime(10 * time.Second))
+		if sample == nil {
+			t.Fatal("no frame came out")
+		}
+		d, _, _ := meta.Read(sample.GetBuffer())
+		mi := sample.GetBuffer().Map(gst.MapRead)
+		out := append([]byte(nil), mi.Bytes()...)
+		sample.GetBuffer().Unmap()
+		if len(d.Items) != 1 {
+			t.Fatalf("burn=%v: %d detections of the pink blob", burn, len(d.Items))
+		}
+		b := d.Items[0].Box
+		edge := out[int(b.Y+1)*160+int(b.X+b.W/2)] // a pixel on the box's top edge
+		inside := out[55*160+70]
+		if burn && (edge != 145 || inside != 167) {
+			t.Errorf("burned: top edge Y %d (want 145, the box colour), inside Y %d (want 167, untouched)", edge, inside)
+		}
+		if !burn && edge == 145 {
+			t.Errorf("burn off, yet the box was drawn")
+		}
+		p.SetState(gst.StateNull)
+	}
+}

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -240,5 +242,50 @@ func TestAccessUnitsAreTapped(t *testing.T) {
 	}
 	if keyframes < 2 || keyframes > 4 {
 		t.Errorf("%d keyframes in 61 access units at a 1 s GOP, want 2–3", keyframes)
+	}
+}
+
+// An H.265 camera has nothing a browser can take as it is: with a webrtc output its decoded
+// frames are encoded once to H.264, and only that encoding reaches the viewers' hook. Without
+// the output, the camera's own H.265 access units are tapped as usual.
+func TestH265IsEncodedOnceForViewers(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (make deps installs it)")
+	}
+	clip := filepath.Join(t.TempDir(), "hevc.mp4")
+	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=3",
+		"-c:v", "libx265", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p", "-tag:v", "hvc1", clip).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	for _, tc := range []struct {
+		outputs string
+		want    string
+	}{{"[{type: webrtc}]", "h264"}, {"[]", "h265"}} {
+		p := pipelineSpec(t, `{name: cam, source: {type: file, uri: "`+clip+`", loop: true}, outputs: `+tc.outputs+`}`)
+		var mu sync.Mutex
+		codecs := map[string]int{}
+		keyframes := 0
+		r, err := (&Runtime{}).Start(p, media.Hooks{OnAccessUnit: func(au media.AccessUnit) {
+			mu.Lock()
+			defer mu.Unlock()
+			codecs[au.Codec]++
+			if au.Keyframe && au.Codec == "h264" && bytes.Contains(au.Data, []byte{0, 0, 1, 0x67}) {
+				keyframes++ // an IDR with its SPS in front: a viewer can start here
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "30 access units", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return codecs[tc.want] >= 30
+		})
+		r.Close()
+		mu.Lock()
+		if len(codecs) != 1 || (tc.want == "h264" && keyframes == 0) {
+			t.Errorf("outputs %s: access units by codec %v, %d H.264 keyframes with SPS; want only %s", tc.outputs, codecs, keyframes, tc.want)
+		}
+		mu.Unlock()
 	}
 }

@@ -41,6 +41,10 @@ type Run struct {
 	mu      sync.Mutex
 	decoder string
 
+	// encodeTee splits decoded frames to the encoding for viewers; nil when viewers get the
+	// camera's own access units (see encode.go).
+	encodeTee *gst.Element
+
 	synthetic *syntheticSource // nil unless the source is synthetic
 	stopFeed  context.CancelFunc
 	feedDone  chan struct{}

@@ -103,6 +103,12 @@ func (r *Run) onEncodedPad(pad *gst.Pad, sink *gst.Element, codecOf func(caps st
 	for _, e := range chain {
 		e.SyncStateWithParent()
 	}
+	if r.encodeTee != nil {
+		if err := r.attachEncoder(r.encodeTee); err != nil {
+			r.fail(err)
+			return
+		}
+	}
 	if ret := pad.Link(chain[0].GetStaticPad("sink")); ret != gst.PadLinkOK {
 		r.fail(fmt.Errorf("link %s pad: %s", firstField(desc), ret))
 	}
@@ -138,7 +144,9 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.tapAccessUnits(filter.GetStaticPad("src"), codec)
+	if !r.encodes(codec) {
+		r.tapAccessUnits(filter.GetStaticPad("src"), codec)
+	}
 	if _, err := add(decoderName); err != nil {
 		return nil, err
 	}
@@ -161,7 +169,12 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 		if _, err := add("videoconvert"); err != nil {
 			return nil, err
 		}
-		if _, err := add(infer.ElementName, Prop{"model", r.spec.Inference.Model}, Prop{"interval", uint(r.spec.Inference.Interval)}); err != nil {
+		if _, err := add(infer.ElementName, Prop{"model", r.spec.Inference.Model}, Prop{"interval", uint(r.spec.Inference.Interval)}, Prop{"burn", r.burns()}); err != nil {
+			return nil, err
+		}
+	}
+	if r.encodes(codec) {
+		if r.encodeTee, err = add("tee"); err != nil {
 			return nil, err
 		}
 	}

@@ -76,6 +76,11 @@ func (r *Run) buildSynthetic(sink *gst.Element) error {
 	if err := chain[len(chain)-1].Link(sink); err != nil {
 		return err
 	}
+	if r.encodeTee != nil {
+		if err := r.attachEncoder(r.encodeTee); err != nil {
+			return err
+		}
+	}
 	r.synthetic = &syntheticSource{
 		scene:    scene,
 		src:      app.SrcFromElement(srcElem),

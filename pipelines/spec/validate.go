@@ -360,6 +360,9 @@ func (v *validator) pipeline(path string, p *Pipeline, models []Model) {
 			}
 		}
 		checkEnum(v, joinPath(op, "overlay"), o.Overlay, overlays())
+		if o.Overlay == OverlayBurn && !p.Inference.Enabled {
+			v.add(joinPath(op, "overlay"), "burn draws the model's detections into the video: enable inference, or use overlay: data")
+		}
 	}
 
 	rp := at("restart")

@@ -1,0 +1,120 @@
+package graph
+
+import (
+	"fmt"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/pipelines/spec"
+)
+
+// Encode once: a stream the browsers cannot take as the camera sends it (H.265), or one whose
+// viewers want the detections drawn into the picture (overlay: burn), is encoded to H.264 once
+// per pipeline, from the decoded (and drawn-on) frames, and that one encoding is what every
+// viewer's hub fans out:
+//
+//	… → decoder → [pwinfer] → tee ─→ frame sink
+//	                              └→ queue (leaky) → videoconvert → I420 → encoder → h264parse → AU tap → fakesink
+//
+// The passthrough tap before the decoder is then left out, so viewers get only the encoding.
+
+// encodeBitrateKbps is the encoding's target: a 720p pen in good quality, a tenth of what a
+// LAN viewer can take.
+const encodeBitrateKbps = 2500
+
+// encodeKeyframeFrames is the encoder's GOP: one keyframe a second at 30 fps, so that a
+// joining viewer's catch-up stays short.
+const encodeKeyframeFrames = 30
+
+// webrtcOutput returns the pipeline's webrtc output, if it has one.
+func (r *Run) webrtcOutput() (spec.Output, bool) {
+	for _, o := range r.spec.Outputs {
+		if o.Type == spec.OutputWebRTC {
+			return o, true
+		}
+	}
+	return spec.Output{}, false
+}
+
+// encodes reports whether the pipeline re-encodes for viewers: it has a webrtc output and the
+// camera's codec is not H.264, or the output burns the overlay in.
+func (r *Run) encodes(codec Codec) bool {
+	o, ok := r.webrtcOutput()
+	return ok && (codec != H264 || o.Overlay == spec.OverlayBurn)
+}
+
+// burns reports whether pwinfer draws the detections into the frames.
+func (r *Run) burns() bool {
+	o, ok := r.webrtcOutput()
+	return ok && o.Overlay == spec.OverlayBurn && r.spec.Inference.Enabled
+}
+
+// ChooseEncoder picks NVENC's H.264 encoder where the GPU has one, else x264.
+func ChooseEncoder() (string, error) {
+	for _, name := range []string{"nvh264enc", "x264enc"} {
+		if gst.Find(name) != nil {
+			return name, nil
+		}
+	}
+	return "", &PermanentError{missingPlugin("x264enc")}
+}
+
+// attachEncoder hangs the encoding branch on tee, which is in the pipeline already, and
+// brings the branch to the pipeline's state.
+func (r *Run) attachEncoder(tee *gst.Element) error {
+	queue, err := NewElement("queue", Prop{"max-size-buffers", uint(2)}, Prop{"max-size-bytes", uint(0)}, Prop{"max-size-time", uint64(0)})
+	if err != nil {
+		return err
+	}
+	// The encoder must never hold up the frames' other branch: it drops the oldest instead.
+	SetEnum(queue, "leaky", "downstream")
+	convert, err := NewElement("videoconvert")
+	if err != nil {
+		return err
+	}
+	raw, err := NewElement("capsfilter", Prop{"caps", gst.NewCapsFromString("video/x-raw,format=I420")})
+	if err != nil {
+		return err
+	}
+	name, err := ChooseEncoder()
+	if err != nil {
+		return err
+	}
+	var enc *gst.Element
+	if name == "x264enc" {
+		enc, err = NewElement(name, Prop{"bitrate", uint(encodeBitrateKbps)}, Prop{"key-int-max", uint(encodeKeyframeFrames)}, Prop{"bframes", uint(0)})
+		if err == nil {
+			SetEnum(enc, "tune", "zerolatency")
+			SetEnum(enc, "speed-preset", "veryfast")
+		}
+	} else {
+		enc, err = NewElement(name, Prop{"bitrate", uint(encodeBitrateKbps)}, Prop{"gop-size", encodeKeyframeFrames})
+	}
+	if err != nil {
+		return err
+	}
+	parse, err := NewElement("h264parse", Prop{"config-interval", -1})
+	if err != nil {
+		return err
+	}
+	// Constrained baseline-compatible output: what peer.H264Codec offers every browser.
+	filter, err := NewElement("capsfilter", Prop{"caps", gst.NewCapsFromString("video/x-h264,stream-format=byte-stream,alignment=au")})
+	if err != nil {
+		return err
+	}
+	r.tapAccessUnits(filter.GetStaticPad("src"), H264)
+	sink, err := NewElement("fakesink", Prop{"sync", false}, Prop{"async", false}, Prop{"enable-last-sample", false})
+	if err != nil {
+		return err
+	}
+	branch := []*gst.Element{queue, convert, raw, enc, parse, filter, sink}
+	if err := AddAndLink(r.pipeline.Bin, branch...); err != nil {
+		return fmt.Errorf("link encoder: %w", err)
+	}
+	if err := tee.Link(queue); err != nil {
+		return fmt.Errorf("link encoder: %w", err)
+	}
+	for _, e := range branch {
+		e.SyncStateWithParent()
+	}
+	return nil
+}
