@@ -41,6 +41,14 @@ type Run interface {
 	Close()
 }
 
+// BitrateSetter is implemented by runs that encode for viewers (graph.Run does): the encoder's
+// bitrate can follow what the viewers can take.
+type BitrateSetter interface {
+	// SetBitrate asks for kbps kbit/s (clamped to the output's bounds) and returns the bitrate
+	// in force; ok is false when the run encodes nothing.
+	SetBitrate(kbps int) (now int, ok bool)
+}
+
 // Permanent is implemented by errors that a restart cannot cure (a decoder the machine lacks).
 // The supervisor moves such a pipeline to failed instead of retrying.
 type Permanent interface {
@@ -211,4 +219,23 @@ func (m *Manager) lookup(name string) (*supervisor, error) {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
 	return s, nil
+}
+
+// SetEncoderBitrate asks pipeline name's encoding for viewers to run at kbps kbit/s and returns
+// the bitrate in force. ErrNotFound for an unknown pipeline; ErrNotEncoding while the pipeline
+// runs nothing that encodes (passthrough, or between restarts).
+func (m *Manager) SetEncoderBitrate(name string, kbps int) (int, error) {
+	s, err := m.lookup(name)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	run := s.run
+	s.mu.Unlock()
+	if bs, ok := run.(BitrateSetter); ok {
+		if now, ok := bs.SetBitrate(kbps); ok {
+			return now, nil
+		}
+	}
+	return 0, ErrNotEncoding
 }

@@ -1,7 +1,9 @@
 package pipelines_test
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -365,5 +367,37 @@ func TestNewSubscriberStartsWithTheCurrentGOP(t *testing.T) {
 	next := <-sub.C
 	if next.Keyframe || next.PTS <= first.PTS {
 		t.Errorf("second access unit: keyframe %v, pts %v after %v", next.Keyframe, next.PTS, first.PTS)
+	}
+}
+
+// SetEncoderBitrate reaches the encoder of a pipeline that encodes for viewers (an H.265
+// camera), within its bounds, and says so for a passthrough pipeline and an unknown one.
+func TestSetEncoderBitrate(t *testing.T) {
+	m := newManager(t)
+	plain := synthetic(t, "plain")
+	if err := m.Add(plain); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, m, "plain", "playing", playingWith(1))
+	if _, err := m.SetEncoderBitrate("plain", 1000); !errors.Is(err, pipelines.ErrNotEncoding) {
+		t.Errorf("passthrough pipeline: %v, want ErrNotEncoding", err)
+	}
+	if _, err := m.SetEncoderBitrate("nope", 1000); !errors.Is(err, pipelines.ErrNotFound) {
+		t.Errorf("unknown pipeline: %v, want ErrNotFound", err)
+	}
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (make deps installs it)")
+	}
+	clip := filepath.Join(t.TempDir(), "hevc.mp4")
+	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=30:duration=2",
+		"-c:v", "libx265", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p", clip).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	if err := m.Add(parse(t, `{name: hevc, source: {type: file, uri: "`+clip+`", loop: true}, outputs: [{type: webrtc, max_bitrate_kbps: 1500}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, m, "hevc", "playing", playingWith(1))
+	if now, err := m.SetEncoderBitrate("hevc", 9000); err != nil || now != 1500 {
+		t.Errorf("encoding pipeline: %d, %v; want 1500 (its maximum)", now, err)
 	}
 }

@@ -31,6 +31,8 @@ var (
 	ErrNoInference = errors.New("inference is not enabled for this pipeline")
 	// ErrNoDetections: the pipeline runs a model but has not analysed a frame yet.
 	ErrNoDetections = errors.New("no frame analysed yet")
+	// ErrNotEncoding: the pipeline passes its camera's stream through; it has no encoder.
+	ErrNotEncoding = errors.New("pipeline does not encode for viewers")
 )
 
 // Detections is a pipeline's latest analysed frame.

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -25,7 +27,14 @@ type viewerRoutes struct {
 	whep   *whep.Handler
 	hubs   *fanout.Hubs
 	once   sync.Once
+	// adapting runs the hubs' bitrate adaptation until close.
+	stopAdapting context.CancelFunc
+	adapting     chan struct{}
 }
+
+// adaptEvery is how often encoded streams follow their viewers' bitrate estimates: REMB comes
+// about once a second from a browser.
+const adaptEvery = time.Second
 
 // newViewerRoutes serves viewers of manager's pipelines with the ICE settings of cfg.
 func newViewerRoutes(manager *pipelines.Manager, cfg spec.WebRTC, log *slog.Logger) (*viewerRoutes, error) {
@@ -37,15 +46,24 @@ func newViewerRoutes(manager *pipelines.Manager, cfg spec.WebRTC, log *slog.Logg
 	hubs := fanout.NewHubs(manager, log)
 	ws := signaling.NewHandler(&signaling.PeerViewers{API: api, Config: pcfg.Configuration(), Hubs: hubs}, signaling.Config{}, log)
 	wh := whep.NewHandler(api, hubs, log, whep.WithConfiguration(pcfg.Configuration()))
-	return &viewerRoutes{
+	ctx, cancel := context.WithCancel(context.Background())
+	v := &viewerRoutes{
 		routes: []web.Route{{Pattern: "/ws", Handler: ws}, {Pattern: whep.Prefix, Handler: wh}},
 		ws:     ws, whep: wh, hubs: hubs,
-	}, nil
+		stopAdapting: cancel, adapting: make(chan struct{}),
+	}
+	go func() {
+		defer close(v.adapting)
+		hubs.AdaptBitrates(ctx, manager, adaptEvery)
+	}()
+	return v, nil
 }
 
 // close ends every viewer and hub; safe to call twice.
 func (v *viewerRoutes) close() {
 	v.once.Do(func() {
+		v.stopAdapting()
+		<-v.adapting
 		v.ws.Close()
 		v.whep.Close()
 		v.hubs.Close()

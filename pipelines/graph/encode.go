@@ -17,9 +17,6 @@ import (
 //
 // The passthrough tap before the decoder is then left out, so viewers get only the encoding.
 
-// encodeBitrateKbps is the encoding's target: a 720p pen in good quality, a tenth of what a
-// LAN viewer can take.
-const encodeBitrateKbps = 2500
 
 // encodeKeyframeFrames is the encoder's GOP: one keyframe a second at 30 fps, so that a
 // joining viewer's catch-up stays short.
@@ -79,15 +76,18 @@ func (r *Run) attachEncoder(tee *gst.Element) error {
 	if err != nil {
 		return err
 	}
+	// The encoding starts at the output's maximum; SetBitrate follows the viewers from there.
+	o, _ := r.webrtcOutput()
+	_, kbps := o.BitrateBounds()
 	var enc *gst.Element
 	if name == "x264enc" {
-		enc, err = NewElement(name, Prop{"bitrate", uint(encodeBitrateKbps)}, Prop{"key-int-max", uint(encodeKeyframeFrames)}, Prop{"bframes", uint(0)})
+		enc, err = NewElement(name, Prop{"bitrate", uint(kbps)}, Prop{"key-int-max", uint(encodeKeyframeFrames)}, Prop{"bframes", uint(0)})
 		if err == nil {
 			SetEnum(enc, "tune", "zerolatency")
 			SetEnum(enc, "speed-preset", "veryfast")
 		}
 	} else {
-		enc, err = NewElement(name, Prop{"bitrate", uint(encodeBitrateKbps)}, Prop{"gop-size", encodeKeyframeFrames})
+		enc, err = NewElement(name, Prop{"bitrate", uint(kbps)}, Prop{"gop-size", encodeKeyframeFrames})
 	}
 	if err != nil {
 		return err
@@ -106,6 +106,9 @@ func (r *Run) attachEncoder(tee *gst.Element) error {
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
+	r.encoder, r.bitrate = enc, kbps
+	r.mu.Unlock()
 	branch := []*gst.Element{queue, convert, raw, enc, parse, filter, sink}
 	if err := AddAndLink(r.pipeline.Bin, branch...); err != nil {
 		return fmt.Errorf("link encoder: %w", err)
@@ -117,4 +120,23 @@ func (r *Run) attachEncoder(tee *gst.Element) error {
 		e.SyncStateWithParent()
 	}
 	return nil
+}
+
+// SetBitrate sets the encoding's bitrate in kbit/s, clamped to the output's bounds, and
+// reports the bitrate now in force; ok is false when the pipeline passes the camera's stream
+// through (nothing to set). Both encoders take a new bitrate while playing.
+func (r *Run) SetBitrate(kbps int) (now int, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.encoder == nil {
+		return 0, false
+	}
+	o, _ := r.webrtcOutput()
+	lo, hi := o.BitrateBounds()
+	kbps = max(lo, min(kbps, hi))
+	if kbps != r.bitrate {
+		r.encoder.SetProperty("bitrate", uint(kbps))
+		r.bitrate = kbps
+	}
+	return r.bitrate, true
 }

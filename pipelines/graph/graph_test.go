@@ -281,6 +281,17 @@ func TestH265IsEncodedOnceForViewers(t *testing.T) {
 			defer mu.Unlock()
 			return codecs[tc.want] >= 30
 		})
+		// The encoder's bitrate follows what it is asked within the output's bounds (300–2500
+		// kbit/s by default); a passthrough stream has none to set.
+		now, ok := r.SetBitrate(100)
+		if tc.want == "h264" {
+			got, _ := r.encoder.GetProperty("bitrate")
+			if !ok || now != 300 || got != uint(300) {
+				t.Errorf("SetBitrate(100) = %d, %v; encoder bitrate %v; want 300 (the minimum)", now, ok, got)
+			}
+		} else if ok {
+			t.Errorf("SetBitrate on a passthrough stream = %d, true", now)
+		}
 		r.Close()
 		mu.Lock()
 		if len(codecs) != 1 || (tc.want == "h264" && keyframes == 0) {

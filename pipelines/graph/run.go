@@ -40,6 +40,8 @@ type Run struct {
 
 	mu      sync.Mutex
 	decoder string
+	encoder *gst.Element // the viewers' H.264 encoder; nil for passthrough
+	bitrate int          // the encoder's bitrate now, kbit/s
 
 	// encodeTee splits decoded frames to the encoding for viewers; nil when viewers get the
 	// camera's own access units (see encode.go).

@@ -62,6 +62,12 @@ func DefaultModel() Model {
 	}
 }
 
+// Bounds of an encoded output's bitrate, in kbit/s.
+const (
+	DefaultMinBitrateKbps = 300
+	DefaultMaxBitrateKbps = 2500
+)
+
 // defaultOutput is what each entry of outputs starts from: an output given without an overlay
 // sends detections as data, which costs the encoder nothing.
 func defaultOutput() Output {

@@ -237,7 +237,7 @@ models:
 			"4 pipelines[0].colour: unknown field (known: name, source, decode, inference, outputs, restart)",
 			"7 pipelines[0].source.url: unknown field (known: type, uri, loop, transport, latency, watchdog, synthetic)",
 			"9 pipelines[0].source.synthetic.pig: unknown field (known: width, height, fps, pigs, seed)",
-			"12 pipelines[0].outputs[0].overlays: unknown field (known: type, overlay)",
+			"12 pipelines[0].outputs[0].overlays: unknown field (known: type, overlay, min_bitrate_kbps, max_bitrate_kbps)",
 			"14 pipelines[0].restart.backoff: unknown field (known: backoff_min, backoff_max)",
 			"18 models[0].size: unknown field (known: name, path, format, input_size, classes, providers, max_batch, max_wait, confidence, iou)",
 		}},

@@ -143,6 +143,24 @@ type Output struct {
 	Type OutputType `yaml:"type" json:"type"`
 	// Overlay for webrtc: data (DataChannel, drawn by the page) or burn (drawn into the video). Default data.
 	Overlay Overlay `yaml:"overlay" json:"overlay"`
+	// MinBitrateKbps and MaxBitrateKbps bound the bitrate of a stream pigweight encodes for
+	// viewers (H.265 cameras, overlay burn): it starts at the maximum and follows the lowest
+	// estimate its viewers report (REMB). 0 takes the defaults, 300 and 2500.
+	MinBitrateKbps int `yaml:"min_bitrate_kbps" json:"min_bitrate_kbps"`
+	MaxBitrateKbps int `yaml:"max_bitrate_kbps" json:"max_bitrate_kbps"`
+}
+
+// BitrateBounds returns the output's bitrate bounds in kbit/s, the defaults for zero fields
+// (an Output built in code rather than decoded).
+func (o Output) BitrateBounds() (lo, hi int) {
+	lo, hi = o.MinBitrateKbps, o.MaxBitrateKbps
+	if lo == 0 {
+		lo = DefaultMinBitrateKbps
+	}
+	if hi == 0 {
+		hi = DefaultMaxBitrateKbps
+	}
+	return lo, hi
 }
 
 // Restart bounds the exponential backoff between restarts of a failed pipeline.

@@ -360,6 +360,9 @@ func (v *validator) pipeline(path string, p *Pipeline, models []Model) {
 			}
 		}
 		checkEnum(v, joinPath(op, "overlay"), o.Overlay, overlays())
+		if lo, hi := o.BitrateBounds(); lo < 50 || hi > 100000 || lo > hi {
+			v.add(joinPath(op, "min_bitrate_kbps"), "want 50 ≤ min_bitrate_kbps ≤ max_bitrate_kbps ≤ 100000 (got %d and %d)", lo, hi)
+		}
 		if o.Overlay == OverlayBurn && !p.Inference.Enabled {
 			v.add(joinPath(op, "overlay"), "burn draws the model's detections into the video: enable inference, or use overlay: data")
 		}

@@ -270,3 +270,24 @@ type Stats struct {
 	// Viewers are the current viewers, in the order they joined.
 	Viewers []ViewerStats
 }
+
+// BitrateEstimate is the lowest bitrate, in bit/s, that the hub's viewers say they can take
+// (their REMB estimates), and how many viewers sent one; 0, 0 when none has.
+func (h *Hub) BitrateEstimate() (bps uint64, viewers int) {
+	vs := h.viewers.Load()
+	if vs == nil {
+		return 0, 0
+	}
+	for _, v := range *vs {
+		if v.ended() {
+			continue
+		}
+		if r := v.remb.Load(); r > 0 {
+			if viewers == 0 || r < bps {
+				bps = r
+			}
+			viewers++
+		}
+	}
+	return bps, viewers
+}

@@ -48,6 +48,9 @@ type Viewer struct {
 	keyframeRequests atomic.Uint64
 	keyframeResends  atomic.Uint64
 	writeErrors      atomic.Uint64
+	// remb is the viewer's latest receiver estimate of what it can take, bit/s (REMB,
+	// draft-alvestrand-rmcat-remb); 0 before its first.
+	remb atomic.Uint64
 	// detections is the viewer's DataChannel for detections; nil when it has none.
 	detections        atomic.Pointer[webrtc.DataChannel]
 	detectionsSent    atomic.Uint64
@@ -373,7 +376,9 @@ func (v *Viewer) readRTCP() {
 			continue
 		}
 		for _, p := range packets {
-			switch p.(type) {
+			switch p := p.(type) {
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				v.remb.Store(uint64(p.Bitrate))
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				v.keyframeRequests.Add(1)
 				select {

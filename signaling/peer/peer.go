@@ -137,6 +137,9 @@ func H264Codec() webrtc.RTPCodecCapability {
 			{Type: webrtc.TypeRTCPFBNACK},
 			{Type: webrtc.TypeRTCPFBNACK, Parameter: "pli"},
 			{Type: webrtc.TypeRTCPFBCCM, Parameter: "fir"},
+			// goog-remb: the viewer reports the bitrate it can take, which an encoded stream
+			// follows (see fanout.Hub.BitrateEstimate).
+			{Type: webrtc.TypeRTCPFBGoogREMB},
 		},
 	}
 }

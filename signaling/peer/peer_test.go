@@ -112,7 +112,7 @@ func TestOfferedCodec(t *testing.T) {
 		t.Errorf("fmtp %v, want %s %s", got, pt, H264FmtpLine)
 	}
 	fb := strings.Join(attributes(m, "rtcp-fb"), ", ")
-	if want := pt + " nack, " + pt + " nack pli, " + pt + " ccm fir"; fb != want {
+	if want := pt + " nack, " + pt + " nack pli, " + pt + " ccm fir, " + pt + " goog-remb"; fb != want {
 		t.Errorf("rtcp-fb %q, want %q", fb, want)
 	}
 	// Only the interceptors a sender needs: no TWCC, so no transport-wide header extension.
