@@ -17,7 +17,6 @@ import (
 //
 // The passthrough tap before the decoder is then left out, so viewers get only the encoding.
 
-
 // encodeKeyframeFrames is the encoder's GOP: one keyframe a second at 30 fps, so that a
 // joining viewer's catch-up stays short.
 const encodeKeyframeFrames = 30
