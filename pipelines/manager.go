@@ -41,12 +41,15 @@ type Run interface {
 	Close()
 }
 
-// BitrateSetter is implemented by runs that encode for viewers (graph.Run does): the encoder's
-// bitrate can follow what the viewers can take.
-type BitrateSetter interface {
+// Encoder is implemented by runs that encode for viewers (graph.Run does): the encoder's
+// bitrate can follow what the viewers can take, and a viewer can ask it for a keyframe.
+type Encoder interface {
 	// SetBitrate asks for kbps kbit/s (clamped to the output's bounds) and returns the bitrate
 	// in force; ok is false when the run encodes nothing.
 	SetBitrate(kbps int) (now int, ok bool)
+	// RequestKeyframe asks for a keyframe as soon as possible; false when the run encodes
+	// nothing.
+	RequestKeyframe() bool
 }
 
 // Permanent is implemented by errors that a restart cannot cure (a decoder the machine lacks).
@@ -225,17 +228,40 @@ func (m *Manager) lookup(name string) (*supervisor, error) {
 // the bitrate in force. ErrNotFound for an unknown pipeline; ErrNotEncoding while the pipeline
 // runs nothing that encodes (passthrough, or between restarts).
 func (m *Manager) SetEncoderBitrate(name string, kbps int) (int, error) {
-	s, err := m.lookup(name)
+	enc, err := m.encoder(name)
 	if err != nil {
 		return 0, err
+	}
+	if now, ok := enc.SetBitrate(kbps); ok {
+		return now, nil
+	}
+	return 0, ErrNotEncoding
+}
+
+// RequestKeyframe asks pipeline name's encoding for viewers for a keyframe; errors as for
+// SetEncoderBitrate.
+func (m *Manager) RequestKeyframe(name string) error {
+	enc, err := m.encoder(name)
+	if err != nil {
+		return err
+	}
+	if !enc.RequestKeyframe() {
+		return ErrNotEncoding
+	}
+	return nil
+}
+
+// encoder returns the current run of pipeline name if it encodes for viewers.
+func (m *Manager) encoder(name string) (Encoder, error) {
+	s, err := m.lookup(name)
+	if err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	run := s.run
 	s.mu.Unlock()
-	if bs, ok := run.(BitrateSetter); ok {
-		if now, ok := bs.SetBitrate(kbps); ok {
-			return now, nil
-		}
+	if enc, ok := run.(Encoder); ok {
+		return enc, nil
 	}
-	return 0, ErrNotEncoding
+	return nil, ErrNotEncoding
 }

@@ -139,3 +139,19 @@ func (r *Run) SetBitrate(kbps int) (now int, ok bool) {
 	}
 	return r.bitrate, true
 }
+
+// RequestKeyframe asks the encoding for a keyframe as soon as it can (a viewer joined or lost
+// a picture); false when the pipeline passes the camera's stream through.
+func (r *Run) RequestKeyframe() bool {
+	r.mu.Lock()
+	enc := r.encoder
+	r.mu.Unlock()
+	if enc == nil {
+		return false
+	}
+	pad := enc.GetStaticPad("src")
+	if pad == nil {
+		return false
+	}
+	return pad.SendEvent(forceKeyUnitEvent())
+}

@@ -265,12 +265,14 @@ func TestH265IsEncodedOnceForViewers(t *testing.T) {
 		var mu sync.Mutex
 		codecs := map[string]int{}
 		keyframes := 0
+		var keyAt []int // access unit numbers of the H.264 keyframes
 		r, err := (&Runtime{}).Start(p, media.Hooks{OnAccessUnit: func(au media.AccessUnit) {
 			mu.Lock()
 			defer mu.Unlock()
 			codecs[au.Codec]++
 			if au.Keyframe && au.Codec == "h264" && bytes.Contains(au.Data, []byte{0, 0, 1, 0x67}) {
 				keyframes++ // an IDR with its SPS in front: a viewer can start here
+				keyAt = append(keyAt, codecs["h264"])
 			}
 		}})
 		if err != nil {
@@ -285,12 +287,35 @@ func TestH265IsEncodedOnceForViewers(t *testing.T) {
 		// kbit/s by default); a passthrough stream has none to set.
 		now, ok := r.SetBitrate(100)
 		if tc.want == "h264" {
+			// Right after a keyframe of its own 30-frame GOP, the encoder is asked for another:
+			// it comes within a few frames, not 30.
+			waitFor(t, "a keyframe", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(keyAt) > 0 && codecs["h264"]-keyAt[len(keyAt)-1] <= 2
+			})
+			if !r.RequestKeyframe() {
+				t.Error("RequestKeyframe on an encoding run = false")
+			}
+			mu.Lock()
+			asked, before := codecs["h264"], len(keyAt)
+			mu.Unlock()
+			waitFor(t, "the forced keyframe", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(keyAt) > before
+			})
+			mu.Lock()
+			if gap := keyAt[before] - asked; gap > 10 {
+				t.Errorf("keyframe %d access units after the request; want a forced one within 10 (the GOP is 30)", gap)
+			}
+			mu.Unlock()
 			got, _ := r.encoder.GetProperty("bitrate")
 			if !ok || now != 300 || got != uint(300) {
 				t.Errorf("SetBitrate(100) = %d, %v; encoder bitrate %v; want 300 (the minimum)", now, ok, got)
 			}
-		} else if ok {
-			t.Errorf("SetBitrate on a passthrough stream = %d, true", now)
+		} else if ok || r.RequestKeyframe() {
+			t.Errorf("a passthrough stream has an encoder: SetBitrate = %d, %v", now, ok)
 		}
 		r.Close()
 		mu.Lock()

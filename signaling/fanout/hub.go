@@ -60,6 +60,31 @@ type Hub struct {
 	cacheFrames      int
 	cacheBytes       int
 	onJoin           func(*Viewer) // test hook, called before the viewer's goroutines start
+	// requestKeyframe asks the stream's encoder for a keyframe (nil: passthrough, or nobody to
+	// ask); lastKeyframeRequest (unix nanos) spaces the requests out.
+	requestKeyframe     func()
+	lastKeyframeRequest atomic.Int64
+}
+
+// KeyframeSource gives keyframes on request for streams that pigweight encodes (the pipeline
+// manager); for a passthrough stream it returns an error and nothing happens.
+type KeyframeSource interface {
+	RequestKeyframe(stream string) error
+}
+
+// askKeyframe asks the encoder for a keyframe when a viewer joins or loses a picture, at most
+// once per keyframe interval: the cached group serves the viewer at once, and the keyframe
+// makes the next group, and so the next catch-up, short.
+func (h *Hub) askKeyframe() {
+	if h.requestKeyframe == nil {
+		return
+	}
+	now := time.Now().UnixNano()
+	last := h.lastKeyframeRequest.Load()
+	if now-last < int64(h.keyframeInterval) || !h.lastKeyframeRequest.CompareAndSwap(last, now) {
+		return
+	}
+	h.requestKeyframe()
 }
 
 // NewHub returns the hub of stream, not yet running.
@@ -214,6 +239,7 @@ func (h *Hub) Join(pc *webrtc.PeerConnection) (*Viewer, error) {
 		h.onJoin(v)
 	}
 	v.start()
+	h.askKeyframe()
 	select {
 	case h.joins <- v:
 		h.log.Debug("viewer joined", "viewer", v.id)

@@ -66,6 +66,10 @@ func (h *Hubs) Hub(stream string) (*Hub, bool) {
 		return nil, false
 	}
 	hub := NewHub(stream, h.log)
+	// A manager whose pipelines encode for viewers gives them keyframes when they ask.
+	if k, ok := h.src.(KeyframeSource); ok {
+		hub.requestKeyframe = func() { _ = k.RequestKeyframe(stream) }
+	}
 	h.hubs[stream] = &hubEntry{hub: hub, sub: sub}
 	h.wg.Add(1)
 	go func() {

@@ -3,6 +3,9 @@ package fanout
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
 
 	"github.com/pion/webrtc/v4"
 
@@ -91,5 +94,48 @@ func TestHubsViewers(t *testing.T) {
 	hubs.Close()
 	if n := hubs.Viewers("pen1"); n != 0 {
 		t.Errorf("Viewers after Close = %d, want 0", n)
+	}
+}
+
+// keyframeCounter is a manager that counts keyframe requests, as for an encoded stream.
+type keyframeCounter struct {
+	*pipelines.Manager
+	asked chan string
+}
+
+func (k keyframeCounter) RequestKeyframe(stream string) error {
+	k.asked <- stream
+	return nil
+}
+
+// A viewer joining, and one reporting a lost picture, make the hub ask the stream's encoder for
+// a keyframe, no more often than the keyframe interval.
+func TestViewersAskTheEncoderForKeyframes(t *testing.T) {
+	src := keyframeCounter{Manager: idleManager(t, "pen1"), asked: make(chan string, 16)}
+	hubs := NewHubs(src, testLogger(t))
+	t.Cleanup(hubs.Close)
+	h, ok := hubs.Hub("pen1")
+	if !ok {
+		t.Fatal("no hub")
+	}
+	h.keyframeInterval = 50 * time.Millisecond
+	client, v := detectionsViewer(t, h)
+	select {
+	case s := <-src.asked:
+		if s != "pen1" {
+			t.Errorf("keyframe asked of %q", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("joining asked for no keyframe")
+	}
+	ssrc := uint32(v.Sender().GetParameters().Encodings[0].SSRC)
+	time.Sleep(60 * time.Millisecond) // past the interval
+	if err := client.PeerConnection().WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-src.asked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a PLI asked for no keyframe")
 	}
 }

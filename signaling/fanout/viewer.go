@@ -381,6 +381,7 @@ func (v *Viewer) readRTCP() {
 				v.remb.Store(uint64(p.Bitrate))
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				v.keyframeRequests.Add(1)
+				v.hub.askKeyframe()
 				select {
 				case v.keyframes <- struct{}{}:
 				default:
