@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/md5"
 	"encoding/hex"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pigweight/pigweight/pipelines/pipelinestest"
 	"github.com/pigweight/pigweight/pipelines/videos"
 )
 
@@ -65,7 +65,7 @@ func TestUploadedVideoExactFramesAndJobs(t *testing.T) {
 		"-i", "testsrc2=size=320x240:rate=25:duration=4", "-c:v", "libx264", "-bf", "2", "-g", "25", "-pix_fmt", "yuv420p", clip).CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
-	sums := framemd5(t, clip)
+	sums := pipelinestest.FrameMD5s(t, clip)
 	data, err := os.ReadFile(clip)
 	if err != nil {
 		t.Fatal(err)
@@ -165,23 +165,4 @@ func TestUploadedVideoExactFramesAndJobs(t *testing.T) {
 		t.Errorf("CSV: %d %.80s", resp.StatusCode, csv)
 	}
 	srv.stop(t)
-}
-
-// framemd5 is ffmpeg's MD5 of each frame of path, in frame order.
-func framemd5(t *testing.T, path string) []string {
-	t.Helper()
-	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", path,
-		"-map", "0:v:0", "-fps_mode", "passthrough", "-f", "framemd5", "-").Output()
-	if err != nil {
-		t.Fatalf("framemd5: %v", err)
-	}
-	var sums []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		if line := sc.Text(); line != "" && line[0] != '#' {
-			f := strings.Split(line, ",")
-			sums = append(sums, strings.TrimSpace(f[len(f)-1]))
-		}
-	}
-	return sums
 }

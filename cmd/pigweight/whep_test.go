@@ -18,44 +18,10 @@ import (
 // starting with a keyframe at once (the hub's cached one).
 func TestWHEPClientReceivesTheDemoPen(t *testing.T) {
 	srv := startServer(t, "--config", defaultConfigWithModel(t))
-	api, err := fanouttest.NewAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := fanouttest.NewClient(api)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	offer, err := client.Offer(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The pipeline needs a moment to produce its first keyframe after start-up.
-	var answer []byte
-	var location string
-	for {
-		resp, err := http.Post(srv.base+"/whep/demo-pen", "application/sdp", strings.NewReader(offer))
-		if err != nil {
-			t.Fatal(err)
-		}
-		answer, _ = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusCreated {
-			location = resp.Header.Get("Location")
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("WHEP POST: %d %s", resp.StatusCode, answer)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	client, offer, location := whepConnect(ctx, t, srv, "demo-pen")
 	answered := time.Now()
-	if err := client.SetAnswer(string(answer)); err != nil {
-		t.Fatal(err)
-	}
 	var first time.Duration
 	for i := 0; i < 30; i++ {
 		select {
@@ -98,40 +64,9 @@ func TestWHEPBurnedOverlayStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startServer(t, "--config", path)
-	api, err := fanouttest.NewAPI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := fanouttest.NewClient(api)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	offer, err := client.Offer(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var answer []byte
-	for {
-		resp, err := http.Post(srv.base+"/whep/burned", "application/sdp", strings.NewReader(offer))
-		if err != nil {
-			t.Fatal(err)
-		}
-		answer, _ = io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusCreated {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("WHEP POST: %d %s\n%s", resp.StatusCode, answer, srv.logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if err := client.SetAnswer(string(answer)); err != nil {
-		t.Fatal(err)
-	}
+	client, _, _ := whepConnect(ctx, t, srv, "burned")
 	for i := range 20 {
 		select {
 		case f := <-client.Frames():
@@ -143,4 +78,41 @@ func TestWHEPBurnedOverlayStream(t *testing.T) {
 		}
 	}
 	srv.stop(t)
+}
+
+// whepConnect pulls stream from srv with a Go WHEP client (closed when the test ends), waiting
+// for the pipeline's first keyframe, and returns the client, its offer and the session URL.
+func whepConnect(ctx context.Context, t *testing.T, srv *server, stream string) (client *fanouttest.Client, offer, location string) {
+	t.Helper()
+	api, err := fanouttest.NewAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err = fanouttest.NewClient(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	if offer, err = client.Offer(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The pipeline needs a moment to produce its first keyframe after start-up.
+	for {
+		resp, err := http.Post(srv.base+"/whep/"+stream, "application/sdp", strings.NewReader(offer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusCreated {
+			if err := client.SetAnswer(string(answer)); err != nil {
+				t.Fatal(err)
+			}
+			return client, offer, resp.Header.Get("Location")
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("WHEP POST: %d %s\n%s", resp.StatusCode, answer, srv.logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -1,8 +1,6 @@
 package frames_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -22,6 +20,7 @@ import (
 	"github.com/pigweight/pigweight/pipelines/frames"
 	"github.com/pigweight/pigweight/pipelines/index"
 	"github.com/pigweight/pigweight/pipelines/media"
+	"github.com/pigweight/pigweight/pipelines/pipelinestest"
 	"go.uber.org/goleak"
 )
 
@@ -136,27 +135,6 @@ func writeClips(dir string) ([]string, error) {
 	return append(names, "no-cues.mkv"), nil
 }
 
-// frameMD5s is what ffmpeg hashes for each frame of path, in the numbering frames promises.
-func frameMD5s(t *testing.T, path string) []string {
-	t.Helper()
-	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", path,
-		"-map", "0:v:0", "-fps_mode", "passthrough", "-f", "framemd5", "-").Output()
-	if err != nil {
-		t.Fatalf("ffmpeg framemd5 %s: %v", path, err)
-	}
-	var sums []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		f := strings.Split(line, ",")
-		sums = append(sums, strings.TrimSpace(f[len(f)-1]))
-	}
-	return sums
-}
-
 func md5Of(p media.Picture) string {
 	h := md5.New()
 	for _, plane := range p.Planes {
@@ -193,7 +171,7 @@ func TestRandomFramesMatchFFmpeg(t *testing.T) {
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, name)
-			want := frameMD5s(t, path)
+			want := pipelinestest.FrameMD5s(t, path)
 			ix := buildIndex(t, path)
 			if len(ix.Frames) != len(want) {
 				t.Fatalf("index has %d frames, ffmpeg decodes %d", len(ix.Frames), len(want))
@@ -227,7 +205,7 @@ func TestConcurrentRequestsDecodeOnce(t *testing.T) {
 	dir, _ := makeClips(t)
 	path := filepath.Join(dir, "bframes.mp4")
 	ix := buildIndex(t, path)
-	want := frameMD5s(t, path)
+	want := pipelinestest.FrameMD5s(t, path)
 	r := frames.NewReader(frames.Config{Prefetch: -1})
 	defer r.Close()
 	n := 20 // well into the first GOP of 25
@@ -261,7 +239,7 @@ func TestPrefetchAndCache(t *testing.T) {
 	dir, _ := makeClips(t)
 	path := filepath.Join(dir, "cues.mkv")
 	ix := buildIndex(t, path)
-	want := frameMD5s(t, path)
+	want := pipelinestest.FrameMD5s(t, path)
 	r := frames.NewReader(frames.Config{Prefetch: 5})
 	defer r.Close()
 	ctx := context.Background()

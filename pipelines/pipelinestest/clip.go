@@ -4,6 +4,7 @@ package pipelinestest
 import (
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -17,4 +18,30 @@ func WriteClip(t testing.TB, path string, frames int) {
 	if err != nil {
 		t.Fatalf("gst-launch-1.0: %v\n%s", err, out)
 	}
+}
+
+// FrameMD5s is what ffmpeg decodes from path, frame by frame, in pigweight's frame numbering
+// (the first video track, every picture in presentation order after the edit list): the MD5
+// of each picture's raw planes, as `ffmpeg -f framemd5` writes it. Tests skip when ffmpeg is
+// missing.
+func FrameMD5s(t testing.TB, path string) []string {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (make deps installs it)")
+	}
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-i", path,
+		"-map", "0:v:0", "-fps_mode", "passthrough", "-f", "framemd5", "-").Output()
+	if err != nil {
+		t.Fatalf("ffmpeg framemd5 %s: %v", path, err)
+	}
+	var sums []string
+	for line := range strings.Lines(string(out)) {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		f := strings.Split(line, ",")
+		sums = append(sums, strings.TrimSpace(f[len(f)-1]))
+	}
+	return sums
 }

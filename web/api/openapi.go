@@ -489,8 +489,10 @@ func openAPISchemas() obj {
 			"interval": integer("Infer every Nth frame. Default 1."),
 		}),
 		"Output": object("One consumer of the stream.", nil, obj{
-			"type":    enum("webrtc: browser viewers.", "webrtc"),
-			"overlay": enum("For webrtc: data is sent on a DataChannel and drawn by the page; burn is drawn into the video. Default data.", "data", "burn"),
+			"type":             enum("webrtc: browser viewers.", "webrtc"),
+			"overlay":          enum("For webrtc: data is sent on a DataChannel and drawn by the page; burn is drawn into the video. Default data.", "data", "burn"),
+			"min_bitrate_kbps": integer("Lowest bitrate, kbit/s, of a stream pigweight encodes for viewers (H.265 cameras, burn); it follows the viewers' estimates. 0: 300."),
+			"max_bitrate_kbps": integer("Highest bitrate, kbit/s, of such a stream; it starts here. 0: 2500."),
 		}),
 		"Restart": object("Bounds of the exponential backoff between restarts.", nil, obj{
 			"backoff_min": duration("Default 500ms."),

@@ -5,20 +5,10 @@
 // PW_TOKEN (the server's API token), PW_TIMEOUT_MS, PW_SCREENSHOTS (optional: a folder for
 // screenshots, to look at the page). Prints one JSON object on stdout; exits 1
 // with the reason on stderr.
-import { createRequire } from 'node:module';
-import path from 'node:path';
-
-const require = createRequire(path.join(process.env.PW_MODULES, 'driver.js'));
-const { chromium } = require('playwright-core');
+import { launchChromium } from '../../../scripts/chromium.mjs';
 
 const timeout = Number(process.env.PW_TIMEOUT_MS || 40000);
-const browser = await chromium.launch({
-  executablePath: process.env.PW_CHROMIUM,
-  headless: true,
-  timeout: 20000,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 const logs = [];
 let step = 'start';
 try {

@@ -3,28 +3,14 @@
 // node_modules holds playwright-core), PW_TIMEOUT_MS, PW_SAMPLES (distinct drawn frames to
 // collect). Prints one JSON object on stdout: {framesDecoded: [first, last], drawn: [...],
 // stats, messages}; exits 1 with the reason on stderr.
-import { createRequire } from 'node:module';
-import path from 'node:path';
-
-const require = createRequire(path.join(process.env.PW_MODULES, 'driver.js'));
-const { chromium } = require('playwright-core');
+import { launchChromium } from '../../../scripts/chromium.mjs';
 
 const timeoutMs = Number(process.env.PW_TIMEOUT_MS || 40000);
 const wantSamples = Number(process.env.PW_SAMPLES || 5);
 const deadline = Date.now() + timeoutMs;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-const browser = await chromium.launch({
-  executablePath: process.env.PW_CHROMIUM,
-  headless: true,
-  timeout: 20000,
-  args: [
-    '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required', '--allow-loopback-in-peer-connection',
-    '--disable-features=WebRtcHideLocalIpsWithMdns',
-  ],
-});
+const browser = await launchChromium();
 const fail = async (why, page) => {
   let state = null;
   if (page) {
