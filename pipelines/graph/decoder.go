@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/go-gst/go-gst/gst"
 	"github.com/pigweight/pigweight/pipelines/spec"
@@ -123,6 +124,13 @@ func RequiredElements(p spec.Pipeline) []string {
 	if p.Inference.Enabled {
 		need = append(need, "queue", "videoconvert")
 	}
+	// A webrtc output may encode once for viewers (H.265 cameras, overlay burn); x264enc is
+	// the encoder that is always there (nvh264enc is taken when present).
+	for _, o := range p.Outputs {
+		if o.Type == spec.OutputWebRTC && (p.Source.Type != spec.SourceSynthetic || o.Overlay == spec.OverlayBurn) {
+			need = append(need, "tee", "queue", "videoconvert", "x264enc", "h264parse", "fakesink")
+		}
+	}
 	for _, codec := range []Codec{H264, H265} {
 		if p.Source.Type == spec.SourceSynthetic && codec != H264 {
 			continue
@@ -134,7 +142,13 @@ func RequiredElements(p spec.Pipeline) []string {
 			need = append(need, d.Name)
 		}
 	}
-	return need
+	// Each once, in the order first needed.
+	seen := map[string]bool{}
+	return slices.DeleteFunc(need, func(f string) bool {
+		dup := seen[f]
+		seen[f] = true
+		return dup
+	})
 }
 
 // CheckElement returns nil when factory is installed, else an error saying what to install.

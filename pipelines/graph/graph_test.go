@@ -325,3 +325,26 @@ func TestH265IsEncodedOnceForViewers(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// A webrtc output that may encode (any camera; the pen only when burning boxes in) needs the
+// encoder branch's elements, each listed once.
+func TestRequiredElementsOfAnEncodingOutput(t *testing.T) {
+	cam := pipelineSpec(t, `{name: cam, source: {type: rtsp, uri: "rtsp://cam/1"}, outputs: [{type: webrtc}]}`)
+	need := RequiredElements(cam)
+	for _, f := range []string{"tee", "x264enc", "rtph265depay", "avdec_h265"} {
+		if !slices.Contains(need, f) {
+			t.Errorf("%s missing from %v", f, need)
+		}
+	}
+	seen := map[string]bool{}
+	for _, f := range need {
+		if seen[f] {
+			t.Errorf("%s listed twice in %v", f, need)
+		}
+		seen[f] = true
+	}
+	pen := pipelineSpec(t, `{name: pen, source: {type: synthetic}, outputs: [{type: webrtc}]}`)
+	if slices.Contains(RequiredElements(pen), "tee") {
+		t.Errorf("the pen passes its H.264 through, yet needs a tee: %v", RequiredElements(pen))
+	}
+}
