@@ -3,6 +3,8 @@ package signaling
 import (
 	"fmt"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // Config tunes the WebSocket sessions. The zero value is usable: every zero field takes its
@@ -30,6 +32,9 @@ type Config struct {
 	// candidates of one viewer waiting for its offer). A client that does not read is
 	// disconnected (close code 1013) rather than buffered without end. Default 256.
 	MaxQueuedMessages int
+	// ICEServers go to the browser with each offer, so that a viewer behind NAT gathers
+	// through the same STUN and TURN servers as the server (the config's webrtc.ice_servers).
+	ICEServers []webrtc.ICEServer
 }
 
 // Defaults.

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -483,4 +484,32 @@ func TestCloseWaitsForEverything(t *testing.T) {
 	e.srv.Close()
 	e.fake.wg.Wait()
 	goleak.VerifyNone(t)
+}
+
+// The configured STUN/TURN servers travel with each offer, for the browser's side.
+func TestOfferCarriesICEServers(t *testing.T) {
+	servers := []webrtc.ICEServer{{URLs: []string{"turn:turn.example.org:3478"}, Username: "pig", Credential: "weight"}}
+	e := newTestEnv(t, Config{ICEServers: servers})
+	c := e.dial(t, nil)
+	c.send(Message{Type: TypeJoin, Stream: "cam1"})
+	_ = c.conn.SetReadDeadline(time.Now().Add(waitFor))
+	_, data, err := c.conn.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var offer struct {
+		Type       string
+		ICEServers []struct {
+			URLs       []string `json:"urls"`
+			Username   string   `json:"username"`
+			Credential string   `json:"credential"`
+		} `json:"ice_servers"`
+	}
+	if err := json.Unmarshal(data, &offer); err != nil {
+		t.Fatal(err)
+	}
+	if offer.Type != TypeOffer || len(offer.ICEServers) != 1 || offer.ICEServers[0].URLs[0] != "turn:turn.example.org:3478" ||
+		offer.ICEServers[0].Username != "pig" || offer.ICEServers[0].Credential != "weight" {
+		t.Errorf("offer %s", data)
+	}
 }

@@ -43,6 +43,10 @@ type Message struct {
 	// marks the end of gathering.
 	Candidate *webrtc.ICECandidateInit `json:"candidate,omitempty"`
 	Error     string                   `json:"error,omitempty"`
+	// ICEServers, on an offer, are the STUN and TURN servers the browser should use for its
+	// side of the connection (as RTCConfiguration.iceServers). Only the server sends them;
+	// ParseMessage does not read them.
+	ICEServers []webrtc.ICEServer `json:"ice_servers,omitempty"`
 }
 
 // fieldSet names the optional fields of Message, to say which a type requires or allows.

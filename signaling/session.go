@@ -245,7 +245,7 @@ func (s *session) join(stream string) {
 	s.viewers[vw.id] = vw
 
 	s.mu.Lock()
-	s.queueLocked(Message{Type: TypeOffer, Stream: stream, ID: vw.id, SDP: offer})
+	s.queueLocked(Message{Type: TypeOffer, Stream: stream, ID: vw.id, SDP: offer, ICEServers: s.h.cfg.ICEServers})
 	for _, c := range vw.pending {
 		s.queueLocked(c)
 	}

@@ -44,7 +44,8 @@ func newViewerRoutes(manager *pipelines.Manager, cfg spec.WebRTC, log *slog.Logg
 		return nil, err
 	}
 	hubs := fanout.NewHubs(manager, log)
-	ws := signaling.NewHandler(&signaling.PeerViewers{API: api, Config: pcfg.Configuration(), Hubs: hubs}, signaling.Config{}, log)
+	ws := signaling.NewHandler(&signaling.PeerViewers{API: api, Config: pcfg.Configuration(), Hubs: hubs},
+		signaling.Config{ICEServers: pcfg.Configuration().ICEServers}, log)
 	wh := whep.NewHandler(api, hubs, log, whep.WithConfiguration(pcfg.Configuration()))
 	ctx, cancel := context.WithCancel(context.Background())
 	v := &viewerRoutes{

@@ -291,7 +291,8 @@
 
   async function answer(m) {
     viewerID = m.id;
-    const pc = new RTCPeerConnection();
+    // The server's STUN/TURN servers (the config's webrtc.ice_servers), for a viewer behind NAT.
+    const pc = new RTCPeerConnection({ iceServers: Array.isArray(m.ice_servers) ? m.ice_servers : [] });
     state.pc = pc;
     pc.ontrack = (ev) => {
       video.srcObject = ev.streams[0] || new MediaStream([ev.track]);
