@@ -673,6 +673,8 @@ func TestPictureImage(t *testing.T) {
 		{"Y42B", media.Picture{Format: "Y42B", Width: 4, Height: 2, Planes: [][]byte{plane(8, 1), plane(4, 2), plane(4, 3)}}, true},
 		{"Y444", media.Picture{Format: "Y444", Width: 4, Height: 2, Planes: [][]byte{plane(8, 1), plane(8, 2), plane(8, 3)}}, true},
 		{"GRAY8", media.Picture{Format: "GRAY8", Width: 4, Height: 2, Planes: [][]byte{plane(8, 1)}}, true},
+		{"NV12", media.Picture{Format: "NV12", Width: 4, Height: 2, Planes: [][]byte{plane(8, 1), {2, 3, 2, 3}}}, true},
+		{"NV12 short chroma", media.Picture{Format: "NV12", Width: 4, Height: 2, Planes: [][]byte{plane(8, 1), {2, 3}}}, false},
 		{"short chroma", media.Picture{Format: "I420", Width: 4, Height: 2, Planes: [][]byte{plane(8, 1), plane(1, 2), plane(2, 3)}}, false},
 		{"missing plane", media.Picture{Format: "I420", Width: 4, Height: 2, Planes: [][]byte{plane(8, 1)}}, false},
 		{"10-bit", media.Picture{Format: "I420_10LE", Width: 4, Height: 2, Planes: [][]byte{plane(16, 1), plane(4, 2), plane(4, 3)}}, false},
