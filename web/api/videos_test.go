@@ -128,8 +128,11 @@ func (f *fakeVideos) Frame(ctx context.Context, id string, n int) (media.Picture
 	cw, ch := (w+1)/2, (h+1)/2
 	p := media.Picture{Frame: n, PTS: time.Duration(n) * 100 * time.Millisecond, Width: w, Height: h, Format: "I420", Cached: n%2 == 1,
 		Planes: [][]byte{y, bytes.Repeat([]byte{128}, cw*ch), bytes.Repeat([]byte{128}, cw*ch)}}
-	if format == "NV12" {
+	switch format {
+	case "NV12":
 		p.Format, p.Planes = "NV12", [][]byte{y, bytes.Repeat([]byte{128}, 2*cw*ch)}
+	case "I420_10LE": // two bytes a sample: raw only
+		p.Format, p.Planes = format, [][]byte{append(y, y...), bytes.Repeat([]byte{0, 2}, cw*ch), bytes.Repeat([]byte{0, 2}, cw*ch)}
 	}
 	return p, nil
 }
@@ -311,7 +314,8 @@ func TestVideoRoutes(t *testing.T) {
 					t.Errorf("format %q, %d bytes", res.Header.Get("X-Pixel-Format"), len(body))
 				}
 			}},
-		{name: "frame jpeg in a format images cannot hold", format: "NV12", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/2"}, status: 422},
+		{name: "frame jpeg from NV12", format: "NV12", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/2"}, status: 200},
+		{name: "frame jpeg in a format images cannot hold", format: "I420_10LE", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/2"}, status: 422},
 		{name: "frame past the end", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/20"}, status: 404},
 		{name: "frame negative", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/-1"}, status: 400},
 		{name: "frame not a number", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/first"}, status: 400},
