@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/gofiber/fiber/v2"
 	"io"
 	"log/slog"
 	"net/http"
@@ -48,7 +49,14 @@ func serverWithLog(t *testing.T, log *slog.Logger) string {
 		System:        func() api.System { return api.System{GStreamer: graph.Version(), NVDEC: graph.NVDEC()} },
 		Token:         token,
 	})
-	srv, err := web.Listen("127.0.0.1:0", app, nil)
+	return serveApp(t, app, m.Close)
+}
+
+// serveApp serves app and routes on 127.0.0.1:0 until the test ends, then shuts the server
+// down, calls done and closes app; it returns the server's base URL.
+func serveApp(t *testing.T, app *fiber.App, done func(), routes ...web.Route) string {
+	t.Helper()
+	srv, err := web.Listen("127.0.0.1:0", app, nil, routes...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +71,7 @@ func serverWithLog(t *testing.T, log *slog.Logger) string {
 		if err := <-served; err != nil {
 			t.Errorf("serve: %v", err)
 		}
-		m.Close()
+		done()
 		_ = app.Shutdown()
 	})
 	return "http://" + srv.Addr().String()

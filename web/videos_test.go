@@ -65,26 +65,7 @@ func videoServer(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	app := api.New(api.Options{Videos: lib, Token: token})
-	srv, err := web.Listen("127.0.0.1:0", app, nil,
-		web.Route{Pattern: "POST /api/v1/videos", Handler: api.UploadHandler(lib, token, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		lib.Close()
-		_ = app.Shutdown()
-	})
-	return "http://" + srv.Addr().String()
+	return serveApp(t, app, lib.Close, web.Route{Pattern: "POST /api/v1/videos", Handler: api.UploadHandler(lib, token, nil)})
 }
 
 // ffmpegClip makes a clip of ffmpeg's test pattern, 10 fps for 2 s (20 frames).
