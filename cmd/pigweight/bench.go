@@ -383,15 +383,7 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 	res := &benchResults{
 		Date:    time.Now().UTC().Format(time.RFC3339),
 		Command: strings.Join(command, " "),
-		Machine: benchMachine{
-			CPU:         cpuModel(),
-			Cores:       runtime.NumCPU(),
-			GOMAXPROCS:  runtime.GOMAXPROCS(0),
-			OS:          runtime.GOOS + "/" + runtime.GOARCH,
-			Go:          runtime.Version(),
-			ONNXRuntime: b.rt.Info().Version,
-			GStreamer:   graph.Version(),
-		},
+		Machine: thisMachine(),
 		Settings: benchSettings{
 			DurationS:       f.duration.Seconds(),
 			WarmUpS:         f.warmUp.Seconds(),
@@ -404,6 +396,7 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 			MaxWaitMS:       float64(spec.DefaultModel().MaxWait.D()) / float64(time.Millisecond),
 		},
 	}
+	res.Machine.ONNXRuntime = b.rt.Info().Version
 	syn := spec.DefaultPipeline().Source.Synthetic
 	res.Settings.StreamSize = fmt.Sprintf("%dx%d", syn.Width, syn.Height)
 	var err error
@@ -781,6 +774,18 @@ func describeModel(path string) (benchModel, error) {
 	}
 	sum := sha256.Sum256(data)
 	return benchModel{Path: path, SHA256: hex.EncodeToString(sum[:]), Bytes: int64(len(data))}, nil
+}
+
+// thisMachine describes where a benchmark runs; each benchmark adds what only it knows.
+func thisMachine() benchMachine {
+	return benchMachine{
+		CPU:        cpuModel(),
+		Cores:      runtime.NumCPU(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		OS:         runtime.GOOS + "/" + runtime.GOARCH,
+		Go:         runtime.Version(),
+		GStreamer:  graph.Version(),
+	}
 }
 
 // cpuModel is the first "model name" of /proc/cpuinfo, or "unknown".

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,7 +21,6 @@ import (
 
 	"github.com/go-gst/go-gst/gst"
 	"github.com/pigweight/pigweight/pipelines/frames"
-	"github.com/pigweight/pigweight/pipelines/graph"
 	"github.com/pigweight/pigweight/pipelines/index"
 	"github.com/pigweight/pigweight/pipelines/pen"
 	"github.com/pigweight/pigweight/pipelines/simcam"
@@ -172,11 +170,8 @@ func benchFramesCmd(args []string, stdout, stderr io.Writer) int {
 
 func benchFrames(ctx context.Context, f framesBenchFlags, progress io.Writer) (*framesResults, error) {
 	res := &framesResults{
-		Date: time.Now().UTC().Format(time.RFC3339),
-		Machine: benchMachine{
-			CPU: cpuModel(), Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
-			OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), GStreamer: graph.Version(),
-		},
+		Date:    time.Now().UTC().Format(time.RFC3339),
+		Machine: thisMachine(),
 	}
 	path := f.file
 	if path == "" {

@@ -16,7 +16,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +25,6 @@ import (
 	"time"
 
 	"github.com/go-gst/go-gst/gst"
-	"github.com/pigweight/pigweight/pipelines/graph"
 	"github.com/pigweight/pigweight/pipelines/pen"
 	"github.com/pigweight/pigweight/pipelines/simcam"
 	"github.com/pigweight/pigweight/signaling/fanout/fanouttest"
@@ -227,10 +225,9 @@ func (v *benchViewer) take() (frames int, lat []time.Duration) {
 
 func benchViewers(ctx context.Context, f viewersBenchFlags, progress io.Writer) (*viewersResults, error) {
 	res := &viewersResults{
-		Date: time.Now().UTC().Format(time.RFC3339),
-		Machine: benchMachine{CPU: cpuModel(), Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
-			OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version(), GStreamer: graph.Version()},
-		Stream: fmt.Sprintf("pen %dx%d, %d fps, %d kb/s H.264, a keyframe a second, over RTSP from a simulated camera, passed through", f.width, f.height, f.fps, f.kbps),
+		Date:    time.Now().UTC().Format(time.RFC3339),
+		Machine: thisMachine(),
+		Stream:  fmt.Sprintf("pen %dx%d, %d fps, %d kb/s H.264, a keyframe a second, over RTSP from a simulated camera, passed through", f.width, f.height, f.fps, f.kbps),
 	}
 	dir, err := os.MkdirTemp("", "pigweight-bench-viewers-")
 	if err != nil {
@@ -261,12 +258,11 @@ func benchViewers(ctx context.Context, f viewersBenchFlags, progress io.Writer) 
 	if err := sleepCtx(ctx, f.settle); err != nil {
 		return nil, err
 	}
-	c0, s0, t0 := srv.cpu(), selfCPU(), time.Now()
+	c0, t0 := srv.cpu(), time.Now()
 	if err := sleepCtx(ctx, f.window); err != nil {
 		return nil, err
 	}
 	res.Idle = (srv.cpu() - c0).Seconds() / time.Since(t0).Seconds()
-	_ = s0
 
 	api, err := fanouttest.NewAPI()
 	if err != nil {

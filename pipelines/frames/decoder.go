@@ -97,7 +97,6 @@ func newDecoder(ix *index.Index, file io.ReaderAt, policy spec.Decode, keepAll b
 	}
 	d := &decoder{ix: ix, file: file, ts: ts, name: name, next: -1, frameAt: make(map[uint64]int, len(ix.Frames)), skipped: map[int]bool{}, keepAll: keepAll}
 	d.skippable = singleTemporalLayer(ix)
-	d.base = 0
 	for _, s := range ix.Samples {
 		d.base = min(d.base, s.PTS)
 	}

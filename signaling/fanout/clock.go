@@ -2,7 +2,6 @@ package fanout
 
 import (
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -61,6 +60,8 @@ func (h *Hub) sendTiming(f *frame) {
 	if f.serial%timingEvery != 0 || f.captured.IsZero() || !h.hasDetectionViewers() {
 		return
 	}
-	msg := fmt.Sprintf(`{"type":"time","rtp":%d,"captured":%.3f}`, f.timestamp, unixMillis(f.captured))
-	h.SendDetections([]byte(msg))
+	msg, err := json.Marshal(timeMessage{Type: "time", RTP: f.timestamp, Captured: unixMillis(f.captured)})
+	if err == nil {
+		h.SendDetections(msg)
+	}
 }
