@@ -126,42 +126,53 @@ func match(truth pen.Truth, dets []detect.Detection) (matched, spurious, missed 
 }
 
 // Four pipelines on one model share its session: batches of more than one frame form across them.
+// With two workers, two such batches run side by side.
 func TestFourPipelinesShareBatches(t *testing.T) {
-	var pens strings.Builder
-	for i := range 4 {
-		fmt.Fprintf(&pens, "  - name: pen-%d\n    source: {type: synthetic, synthetic: {seed: %d}}\n    inference: {enabled: true, model: demo}\n", i, i+1)
-	}
-	cfg := fmt.Sprintf("models:\n  - name: demo\n    path: %s\n    format: mask\n    classes: [pig]\n    max_batch: 4\n    max_wait: 40ms\npipelines:\n%s", writeDemoModel(t), pens.String())
-	path := filepath.Join(t.TempDir(), "four.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv := startServer(t, "--config", path)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var models []struct {
-			Name       string
-			BatchSizes map[string]uint64 `json:"batch_sizes"`
-		}
-		if code := srv.getJSON(t, "/api/v1/models", &models); code != http.StatusOK || len(models) != 1 {
-			t.Fatalf("GET /api/v1/models: %d %+v", code, models)
-		}
-		var multi uint64
-		for size, n := range models[0].BatchSizes {
-			if size != "1" {
-				multi += n
+	for _, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers %d", workers), func(t *testing.T) {
+			var pens strings.Builder
+			for i := range 4 {
+				fmt.Fprintf(&pens, "  - name: pen-%d\n    source: {type: synthetic, synthetic: {seed: %d}}\n    inference: {enabled: true, model: demo}\n", i, i+1)
 			}
-		}
-		if multi >= 5 {
-			t.Logf("batch sizes: %v", models[0].BatchSizes)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no batches of more than one frame in 60 s: %v\n%s", models[0].BatchSizes, srv.logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
+			cfg := fmt.Sprintf("models:\n  - name: demo\n    path: %s\n    format: mask\n    classes: [pig]\n    max_batch: 4\n    max_wait: 40ms\n    workers: %d\npipelines:\n%s", writeDemoModel(t), workers, pens.String())
+			path := filepath.Join(t.TempDir(), "four.yaml")
+			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			srv := startServer(t, "--config", path)
+			deadline := time.Now().Add(60 * time.Second)
+			for {
+				var models []struct {
+					Name       string
+					BatchSizes map[string]uint64 `json:"batch_sizes"`
+					Batcher    struct{ Workers, PeakRunning int }
+				}
+				if code := srv.getJSON(t, "/api/v1/models", &models); code != http.StatusOK || len(models) != 1 {
+					t.Fatalf("GET /api/v1/models: %d %+v", code, models)
+				}
+				m := models[0]
+				var multi uint64
+				for size, n := range m.BatchSizes {
+					if size != "1" {
+						multi += n
+					}
+				}
+				if m.Batcher.Workers != workers || m.Batcher.PeakRunning > workers {
+					t.Fatalf("batcher %+v: want %d workers and no more batches than that at once", m.Batcher, workers)
+				}
+				if multi >= 5 && m.Batcher.PeakRunning == workers {
+					t.Logf("batch sizes: %v; at most %d batches at once", m.BatchSizes, m.Batcher.PeakRunning)
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("in 60 s: batch sizes %v, at most %d batches at once; want batches of more than one frame and %d side by side\n%s",
+						m.BatchSizes, m.Batcher.PeakRunning, workers, srv.logs.String())
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			srv.stop(t)
+		})
 	}
-	srv.stop(t)
 }
 
 // A model slower than the stream: the frames dropped in front of pwinfer are counted in the

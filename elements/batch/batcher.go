@@ -15,48 +15,59 @@ import (
 // out, when In and Out are the same type).
 type RunFunc[In, Out any] func(ctx context.Context, batch []In) ([]Out, error)
 
-// Batcher forms batches from the items that many goroutines submit and runs them, one batch at a
-// time, through a RunFunc. Create it with New and stop it with Close.
+// Batcher forms batches from the items that many goroutines submit and runs them through a
+// RunFunc, up to Config.Workers batches at a time. Create it with New and stop it with Close.
 //
-// One mutex guards the queue, the counters and each item's state; one worker goroutine forms
-// and runs the batches. The mutex, rather than an actor fed by channels, is what lets Submit
-// settle the drop policy synchronously (the newcomer learns at once whether it is queued or
-// skipped) and lets a cancelled Submit pull its item out of the queue, each at the cost of one
-// uncontended lock instead of a round trip through the worker. The worker sleeps in a select on
-// a wake channel, one reused timer (the oldest item's MaxWait deadline) and the quit channel;
-// Submit wakes it only when it needs to act. Each item carries a one-slot done channel on which
-// its Submit blocks, so no goroutine is started per item and only the item's own caller wakes.
+// One mutex guards the queue, the counters and each item's state; worker goroutines form and
+// run the batches. The mutex, rather than an actor fed by channels, is what lets Submit settle
+// the drop policy synchronously (the newcomer learns at once whether it is queued or skipped)
+// and lets a cancelled Submit pull its item out of the queue, each at the cost of one
+// uncontended lock instead of a round trip through a worker. An idle worker sleeps in a select
+// on its wake channel, one reused timer (the oldest item's MaxWait deadline) and the quit
+// channel; Submit wakes one only when it needs to act. Each item carries a one-slot done channel
+// on which its Submit blocks, so no goroutine is started per item and only the item's own caller
+// wakes.
 type Batcher[In, Out any] struct {
 	cfg    Config
 	run    RunFunc[In, Out]
 	ctx    context.Context // handed to run; cancelled by Close
 	cancel context.CancelFunc
-	wake   chan struct{} // one slot: a Submit asks the sleeping worker to look again
-	quit   chan struct{} // closed by Close
-	exited chan struct{} // closed when the worker returns
-	items  sync.Pool     // *item[In, Out], each with its done channel
+	quit   chan struct{}  // closed by Close
+	exited sync.WaitGroup // the workers
+	items  sync.Pool      // *item[In, Out], each with its done channel
 
-	mu       sync.Mutex
-	q        *queue[*item[In, Out]]
-	closed   bool
-	sleeping bool // the worker waits in select; the next Submit that needs it sends on wake
-	target   int  // written by the worker only
+	mu     sync.Mutex
+	q      *queue[*item[In, Out]]
+	closed bool
+	// idle are the workers asleep in select; a Submit that needs one takes it from here and
+	// sends on its wake channel.
+	idle   []*worker[In, Out]
+	target int
 	// sources is how many submitters each have at most one item in flight (0: unknown). When
 	// that many are queued, no more can come before the batch runs, so waiting is pointless.
 	sources int
 	counts  counts
+	running int // batches running now
+	inBatch int // items in the running batches
+	peak    int // the most that ever ran at once
 	sizes   []uint64
 	waitS   samples // per item queue wait
 	runS    samples // per batch run time
 	latS    samples // per item queue wait + run time
 
-	// Owned by the worker goroutine; reused from batch to batch.
+	adaptMu sync.Mutex
+	adapt   *adapter // nil without a LatencyBudget; under adaptMu
+}
+
+// worker is one goroutine that forms and runs batches; its buffers are reused from batch to
+// batch.
+type worker[In, Out any] struct {
+	wake  chan struct{} // one slot: a Submit asks the sleeping worker to look again
 	batch []*item[In, Out]
 	ins   []In
 	waits []time.Duration
-	adapt *adapter // nil without a LatencyBudget
-	// ranUntil is when the last batch finished. The MaxWait clock starts no earlier: items that
-	// queued during a run would otherwise be overdue the moment the worker is free, and the
+	// ranUntil is when this worker's last batch finished. Its MaxWait clock starts no earlier:
+	// items that queued during a run would otherwise be overdue the moment it is free, and the
 	// streams that just got their results could never join the next batch.
 	ranUntil time.Time
 }
@@ -86,7 +97,7 @@ type item[In, Out any] struct {
 	done  chan struct{} // capacity 1; receives one token per use
 }
 
-// New validates cfg and starts the batcher's worker. Call Close to stop it.
+// New validates cfg and starts the batcher's workers. Call Close to stop them.
 func New[In, Out any](cfg Config, run RunFunc[In, Out]) (*Batcher[In, Out], error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -101,25 +112,29 @@ func New[In, Out any](cfg Config, run RunFunc[In, Out]) (*Batcher[In, Out], erro
 		run:    run,
 		ctx:    ctx,
 		cancel: cancel,
-		wake:   make(chan struct{}, 1),
 		quit:   make(chan struct{}),
-		exited: make(chan struct{}),
 		q:      newQueue[*item[In, Out]](cfg.QueueLimit),
 		target: cfg.MaxBatch,
 		sizes:  make([]uint64, cfg.MaxBatch+1),
 		waitS:  newSamples(),
 		runS:   newSamples(),
 		latS:   newSamples(),
-		batch:  make([]*item[In, Out], 0, cfg.MaxBatch),
-		ins:    make([]In, 0, cfg.MaxBatch),
-		waits:  make([]time.Duration, 0, cfg.MaxBatch),
 	}
 	b.items.New = func() any { return &item[In, Out]{done: make(chan struct{}, 1)} }
 	if cfg.LatencyBudget > 0 {
 		b.target = 1
 		b.adapt = newAdapter(cfg.LatencyBudget, cfg.MaxBatch)
 	}
-	go b.loop()
+	for range cfg.Workers {
+		w := &worker[In, Out]{
+			wake:  make(chan struct{}, 1),
+			batch: make([]*item[In, Out], 0, cfg.MaxBatch),
+			ins:   make([]In, 0, cfg.MaxBatch),
+			waits: make([]time.Duration, 0, cfg.MaxBatch),
+		}
+		b.exited.Add(1)
+		go b.loop(w)
+	}
 	return b, nil
 }
 
@@ -168,14 +183,11 @@ func (b *Batcher[In, Out]) Submit(ctx context.Context, in In, p Priority) (Out, 
 	}
 	it.state = stateQueued
 	b.q.push(p, it)
-	// The worker needs waking only to arm the MaxWait timer for a first item, or to send a
-	// batch that reached the target; otherwise its timer already covers the oldest item.
-	if n := b.q.len(); b.sleeping && (n == 1 || b.complete(n)) {
-		b.sleeping = false
-		select {
-		case b.wake <- struct{}{}:
-		default:
-		}
+	// A worker needs waking only to arm the MaxWait timer for a first item, or to send a
+	// batch that reached the target; otherwise a sleeping worker's timer already covers the
+	// oldest item.
+	if n := b.q.len(); n == 1 || b.complete(n) {
+		b.wakeOne()
 	}
 	b.mu.Unlock()
 
@@ -205,7 +217,7 @@ func (b *Batcher[In, Out]) Submit(ctx context.Context, in In, p Priority) (Out, 
 	return out, err
 }
 
-// Close stops the worker and waits for it. Every Submit still waiting returns ErrClosed: queued
+// Close stops the workers and waits for them. Every Submit still waiting returns ErrClosed: queued
 // items at once, items of the running batch when the run function returns (its context is
 // cancelled). Submit after Close returns ErrClosed. Close may be called more than once.
 func (b *Batcher[In, Out]) Close() {
@@ -221,7 +233,7 @@ func (b *Batcher[In, Out]) Close() {
 		close(b.quit)
 	}
 	b.mu.Unlock()
-	<-b.exited
+	b.exited.Wait()
 }
 
 // Metrics returns a snapshot of the counters and latency summaries.
@@ -239,6 +251,9 @@ func (b *Batcher[In, Out]) Metrics() Metrics {
 		BatchSizes:  slices.Clone(b.sizes),
 		TargetBatch: b.target,
 		QueueLen:    b.q.len(),
+		Workers:     b.cfg.Workers,
+		Running:     b.running,
+		PeakRunning: b.peak,
 	}
 	waits, nWaits := b.waitS.snapshot()
 	runs, nRuns := b.runS.snapshot()
@@ -267,10 +282,10 @@ func (b *Batcher[In, Out]) recycle(it *item[In, Out]) {
 	b.items.Put(it)
 }
 
-// loop is the worker: it sends a batch when the queue holds the target number of items or its
+// loop is one worker: it sends a batch when the queue holds the target number of items or its
 // oldest item has waited MaxWait, and otherwise sleeps until one of those can have changed.
-func (b *Batcher[In, Out]) loop() {
-	defer close(b.exited)
+func (b *Batcher[In, Out]) loop(w *worker[In, Out]) {
+	defer b.exited.Done()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
@@ -279,26 +294,41 @@ func (b *Batcher[In, Out]) loop() {
 	for !b.closed {
 		if n := b.q.len(); n > 0 {
 			now := time.Now()
-			left := b.cfg.MaxWait - now.Sub(latest(b.oldest(), b.ranUntil))
+			left := b.cfg.MaxWait - now.Sub(latest(b.oldest(), w.ranUntil))
 			if b.complete(n) || left <= 0 {
-				b.runBatch(now)
+				b.runBatch(w, now)
 				continue
 			}
 			timer.Reset(left) // Go ≥1.23: Reset discards a stale expiry, no drain needed
 		} else {
 			timer.Stop()
 		}
-		b.sleeping = true
+		b.idle = append(b.idle, w)
 		b.mu.Unlock()
 		select {
-		case <-b.wake:
+		case <-w.wake:
 		case <-timer.C:
 		case <-b.quit:
 		}
 		b.mu.Lock()
-		b.sleeping = false
+		if k := slices.Index(b.idle, w); k >= 0 {
+			b.idle = slices.Delete(b.idle, k, k+1)
+		}
 	}
 	b.mu.Unlock()
+}
+
+// wakeOne asks an idle worker, if there is one, to look at the queue again. Called with mu held.
+func (b *Batcher[In, Out]) wakeOne() {
+	if len(b.idle) == 0 {
+		return
+	}
+	w := b.idle[len(b.idle)-1]
+	b.idle = b.idle[:len(b.idle)-1]
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 func latest(a, b time.Time) time.Time {
@@ -308,9 +338,27 @@ func latest(a, b time.Time) time.Time {
 	return b
 }
 
-// complete reports whether n queued items make a batch that should go now. Called with mu held.
+// complete reports whether n queued items make a batch that should go now: the target is
+// reached, or a known number of sources has queued a share, or every source not waiting on a
+// running batch has queued, so no more can come. Called with mu held.
 func (b *Batcher[In, Out]) complete(n int) bool {
-	return n >= b.target || (b.sources > 0 && n >= b.sources)
+	return n >= b.target || (b.sources > 0 && (n >= b.share() || n >= b.sources-b.inBatch))
+}
+
+// share is each worker's part of the known sources. With several workers a batch goes once it
+// holds its share, so that the workers run side by side instead of one batch of every stream
+// running while the others idle. Called with mu held.
+func (b *Batcher[In, Out]) share() int {
+	return (b.sources + b.cfg.Workers - 1) / b.cfg.Workers
+}
+
+// batchSize is how many items a worker takes: the target, and with several workers and known
+// sources no more than a share. Called with mu held.
+func (b *Batcher[In, Out]) batchSize() int {
+	if b.sources == 0 || b.cfg.Workers == 1 {
+		return b.target
+	}
+	return min(b.target, b.share())
 }
 
 // SetSources tells the batcher that n submitters (streams whose element waits for each frame's
@@ -320,12 +368,8 @@ func (b *Batcher[In, Out]) SetSources(n int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.sources = max(0, n)
-	if b.sleeping && b.q.len() > 0 && b.complete(b.q.len()) {
-		b.sleeping = false
-		select {
-		case b.wake <- struct{}{}:
-		default:
-		}
+	if b.q.len() > 0 && b.complete(b.q.len()) {
+		b.wakeOne()
 	}
 }
 
@@ -341,34 +385,43 @@ func (b *Batcher[In, Out]) oldest() time.Time {
 	return t
 }
 
-// runBatch takes up to target items, runs them without the lock, and hands the results back.
-// Called with mu held; returns with mu held.
-func (b *Batcher[In, Out]) runBatch(now time.Time) {
+// runBatch takes up to target items, runs them on w without the lock, and hands the results
+// back. Called with mu held; returns with mu held.
+func (b *Batcher[In, Out]) runBatch(w *worker[In, Out], now time.Time) {
 	target := b.target
-	b.batch = b.q.take(b.batch[:0], target)
-	for _, it := range b.batch {
+	w.batch = b.q.take(w.batch[:0], b.batchSize())
+	for _, it := range w.batch {
 		it.state = stateRunning
-		w := now.Sub(it.enq)
-		b.waits = append(b.waits, w)
-		b.waitS.add(w)
-		b.ins = append(b.ins, it.in)
+		wait := now.Sub(it.enq)
+		w.waits = append(w.waits, wait)
+		b.waitS.add(wait)
+		w.ins = append(w.ins, it.in)
+	}
+	b.running++
+	b.peak = max(b.peak, b.running)
+	b.inBatch += len(w.batch)
+	// What is left may make a batch for another worker.
+	if n := b.q.len(); n > 0 && b.complete(n) {
+		b.wakeOne()
 	}
 	b.mu.Unlock()
 
 	start := time.Now()
-	outs, err := b.call(b.ins)
+	outs, err := b.call(w.ins)
 	run := time.Since(start)
-	b.ranUntil = start.Add(run)
+	w.ranUntil = start.Add(run)
 
 	b.mu.Lock()
+	b.running--
+	b.inBatch -= len(w.batch)
 	// Measured before any result goes back, so this batch's callers cannot have submitted
 	// again: what is queued arrived during the run or was left over.
 	pressured := b.q.len() >= target
 	b.counts.batches++
-	b.sizes[len(b.batch)]++
+	b.sizes[len(w.batch)]++
 	b.runS.add(run)
-	for i, it := range b.batch {
-		b.latS.add(b.waits[i] + run)
+	for i, it := range w.batch {
+		b.latS.add(w.waits[i] + run)
 		if it.state == stateAbandoned {
 			b.recycle(it)
 			continue
@@ -386,21 +439,23 @@ func (b *Batcher[In, Out]) runBatch(now time.Time) {
 		}
 		// Not before the result is copied: outs may alias ins (an identity run function
 		// returns its input).
-		clear(b.ins[i : i+1])
+		clear(w.ins[i : i+1])
 		b.deliver(it) // from here on the worker must not touch it
 	}
-	clear(b.batch) // hold no items or frames between batches
-	b.batch = b.batch[:0]
-	clear(b.ins)
-	b.ins = b.ins[:0]
+	clear(w.batch) // hold no items or frames between batches
+	w.batch = w.batch[:0]
+	clear(w.ins)
+	w.ins = w.ins[:0]
 
 	if b.adapt != nil {
 		b.mu.Unlock()
-		next := b.adapt.observe(target, b.waits, run, pressured)
+		b.adaptMu.Lock()
+		next := b.adapt.observe(target, w.waits, run, pressured)
+		b.adaptMu.Unlock()
 		b.mu.Lock()
 		b.target = next
 	}
-	b.waits = b.waits[:0]
+	w.waits = w.waits[:0]
 }
 
 // call runs the batch, turning a panic or a wrong result count into an error for the batch, so

@@ -22,6 +22,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"negative budget", Config{MaxBatch: 4, LatencyBudget: -time.Millisecond}},
 		{"queue below MaxBatch", Config{MaxBatch: 4, QueueLimit: 3}},
 		{"negative queue", Config{MaxBatch: 4, QueueLimit: -1}},
+		{"negative workers", Config{MaxBatch: 4, Workers: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -537,5 +538,88 @@ func TestStreamsRejoinAfterARun(t *testing.T) {
 	m := b.Metrics()
 	if full := m.BatchSizes[4]; full*10 < m.Batches*7 {
 		t.Errorf("%d of %d batches were full (histogram %v); want most", full, m.Batches, m.BatchSizes)
+	}
+}
+
+// TestWorkersRunBatchesSideBySide: with two workers, a second batch starts while the first
+// still runs, and the known sources are shared out so that both workers get a batch.
+func TestWorkersRunBatchesSideBySide(t *testing.T) {
+	g := newGate()
+	b := mustNew(t, Config{MaxBatch: 4, MaxWait: time.Hour, Workers: 2}, g.run)
+	b.SetSources(4)
+	var wg sync.WaitGroup
+	results := make([]string, 4)
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := b.Submit(context.Background(), strconv.Itoa(i), PriorityLive)
+			if err != nil {
+				t.Errorf("Submit %d: %v", i, err)
+			}
+			results[i] = out
+		}()
+	}
+	// Neither batch is released before both have started: one worker alone would deadlock here.
+	first, second := g.next(t), g.next(t)
+	if len(first) != 2 || len(second) != 2 {
+		t.Errorf("batches %v and %v, want two of 2 (4 sources shared by 2 workers)", first, second)
+	}
+	close(g.release)
+	wg.Wait()
+	for i, r := range results {
+		if want := derive([]string{strconv.Itoa(i)})[0]; r != want {
+			t.Errorf("result %d = %q, want %q", i, r, want)
+		}
+	}
+	if m := b.Metrics(); m.Batches != 2 || m.Completed != 4 || m.PeakRunning != 2 || m.Running != 0 {
+		t.Errorf("metrics %+v, want 2 batches, 4 completed, at most 2 running and none now", m)
+	}
+}
+
+// TestOneWorkerRunsOneBatchAtATime: the default keeps batches strictly one after another.
+func TestOneWorkerRunsOneBatchAtATime(t *testing.T) {
+	g := newGate()
+	b := mustNew(t, Config{MaxBatch: 1}, g.run)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.Submit(context.Background(), strconv.Itoa(i), PriorityLive)
+		}()
+	}
+	g.next(t)
+	select {
+	case batch := <-g.started:
+		t.Errorf("batch %v started while another ran", batch)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(g.release)
+	wg.Wait()
+}
+
+// TestLastSourceGoesAtOnce: three sources, two workers. Two items make the first worker's
+// share; the third source is the only one not waiting on a batch, so its item goes at once on
+// the second worker instead of waiting MaxWait for company that cannot come.
+func TestLastSourceGoesAtOnce(t *testing.T) {
+	g := newGate()
+	b := mustNew(t, Config{MaxBatch: 4, MaxWait: time.Hour, Workers: 2}, g.run)
+	b.SetSources(3)
+	first := []<-chan result{submitAsync(context.Background(), b, "a", PriorityLive)}
+	waitQueueLen(t, b, 1)
+	first = append(first, submitAsync(context.Background(), b, "b", PriorityLive))
+	if batch := g.next(t); len(batch) != 2 {
+		t.Fatalf("first batch %v, want a share of 2", batch)
+	}
+	last := submitAsync(context.Background(), b, "c", PriorityLive)
+	if batch := g.next(t); len(batch) != 1 || batch[0] != "c" {
+		t.Fatalf("second batch %v, want [c] at once", batch)
+	}
+	close(g.release)
+	for _, ch := range append(first, last) {
+		if r := recv(t, ch); r.err != nil {
+			t.Errorf("%s: %v", r.in, r.err)
+		}
 	}
 }

@@ -19,6 +19,9 @@ type Config struct {
 	// percentile of queue wait plus run time stays within it and shrinks when it does not (see
 	// adapt.go). Zero disables adaptation: the target is MaxBatch.
 	LatencyBudget time.Duration
+	// Workers is how many batches may run at once (the run function must allow concurrent
+	// calls when it is above 1). Zero means 1.
+	Workers int
 }
 
 // withDefaults validates c and fills in the defaults.
@@ -29,6 +32,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxWait < 0 {
 		return c, fmt.Errorf("batch: MaxWait %v: must not be negative", c.MaxWait)
 	}
+	if c.Workers < 0 {
+		return c, fmt.Errorf("batch: Workers %d: must not be negative", c.Workers)
+	}
+	c.Workers = max(c.Workers, 1)
 	if c.LatencyBudget < 0 {
 		return c, fmt.Errorf("batch: LatencyBudget %v: must not be negative", c.LatencyBudget)
 	}

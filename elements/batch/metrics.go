@@ -27,8 +27,11 @@ type Metrics struct {
 	// unused; len is MaxBatch+1.
 	BatchSizes []uint64
 
-	TargetBatch int // the batch size the worker currently waits for (adaptive, or MaxBatch)
-	QueueLen    int // items queued now, not counting the running batch
+	TargetBatch int // the batch size the workers currently wait for (adaptive, or MaxBatch)
+	QueueLen    int // items queued now, not counting running batches
+	Workers     int // batches that may run at once
+	Running     int // batches running now
+	PeakRunning int // the most batches that ever ran at once
 
 	QueueWait Summary // per item: from Submit to the start of its batch
 	RunTime   Summary // per batch: the run function's time

@@ -27,6 +27,9 @@ type EngineConfig struct {
 	// LatencyBudget lets the batcher grow batches while queue wait + inference stays under
 	// it; 0 keeps batches at up to MaxBatch.
 	LatencyBudget time.Duration
+	// Workers is how many batches run at once on the session (each with
+	// Session.Threads threads); 0 means 1.
+	Workers int
 	// Confidence is the decoder's score threshold; 0 takes the decoder's default.
 	Confidence float32
 	// IoU is the NMS overlap threshold of the yolo decoders; 0 takes the default.
@@ -44,7 +47,8 @@ type Engine struct {
 
 	// inputs pools pre-processed images between a streaming thread and the worker.
 	inputs sync.Pool
-	// decode turns one image's outputs into detections; only the batcher's worker calls it.
+	// decode turns one image's outputs into detections; the batcher's workers call it, at the
+	// same time when there are several.
 	decode func(out model.Outputs, i int, lb detect.Letterbox) ([]detect.Detection, error)
 
 	preMu   sync.Mutex
@@ -107,6 +111,7 @@ func NewEngine(rt *model.Runtime, cfg EngineConfig, log *slog.Logger) (*Engine, 
 		MaxBatch:      cfg.MaxBatch,
 		MaxWait:       cfg.MaxWait,
 		LatencyBudget: cfg.LatencyBudget,
+		Workers:       cfg.Workers,
 	}, e.run)
 	if err != nil {
 		sess.Close()
@@ -123,8 +128,11 @@ func (e *Engine) setDecoder() error {
 		if len(outs) != 1 || len(outs[0].Shape) != 4 {
 			return fmt.Errorf("model %s: format mask wants one [N, C, H, W] output, have %v", e.cfg.Name, outs)
 		}
-		dec := &detect.MaskDecoder{}
+		// A mask decoder keeps scratch buffers; concurrent batches each take their own.
+		decoders := &sync.Pool{New: func() any { return &detect.MaskDecoder{} }}
 		e.decode = func(out model.Outputs, i int, lb detect.Letterbox) ([]detect.Detection, error) {
+			dec := decoders.Get().(*detect.MaskDecoder)
+			defer decoders.Put(dec)
 			s := out.Shape[0]
 			return dec.Decode(nil, out.Image(0, i), int(s[1]), int(s[2]), int(s[3]), lb, opt)
 		}
@@ -152,15 +160,18 @@ func (e *Engine) setDecoder() error {
 
 // run is the batcher's RunFunc: one session run for the whole batch, then decoding.
 func (e *Engine) run(_ context.Context, jobs []*job) ([][]detect.Detection, error) {
-	out, err := e.session.Run(len(jobs), func(i int, dst []float32) { copy(dst, jobs[i].input) })
+	res := make([][]detect.Detection, len(jobs))
+	err := e.session.Run(len(jobs), func(i int, dst []float32) { copy(dst, jobs[i].input) }, func(out model.Outputs) error {
+		for i, j := range jobs {
+			var err error
+			if res[i], err = e.decode(out, i, j.lb); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	res := make([][]detect.Detection, len(jobs))
-	for i, j := range jobs {
-		if res[i], err = e.decode(out, i, j.lb); err != nil {
-			return nil, err
-		}
 	}
 	return res, nil
 }
@@ -228,6 +239,7 @@ func (e *Engine) Info() Info {
 		FixedBatch:    e.session.FixedBatch,
 		MaxBatch:      e.cfg.MaxBatch,
 		MaxWait:       e.cfg.MaxWait.String(),
+		Threads:       e.cfg.Session.Threads,
 		Preprocess:    pre.Seconds() * 1000,
 		Batcher:       m,
 		BatchSizeHist: map[string]uint64{},
@@ -252,6 +264,9 @@ type Info struct {
 	FixedBatch int      `json:"fixed_batch,omitempty"`
 	MaxBatch   int      `json:"max_batch"`
 	MaxWait    string   `json:"max_wait"`
+	// Threads is each run's CPU threads; 0: ONNX Runtime's default, every core. How many
+	// batches run at once is Batcher.Workers.
+	Threads int `json:"threads"`
 	// Preprocess is the mean pre-processing time per frame, in milliseconds.
 	Preprocess    float64           `json:"preprocess_ms"`
 	BatchSizeHist map[string]uint64 `json:"batch_sizes"`

@@ -32,8 +32,9 @@ type SessionConfig struct {
 	Threads int
 }
 
-// Session is one loaded model on the first execution provider that worked. Run is serialised:
-// a session has one caller at a time (the batcher's worker).
+// Session is one loaded model on the first execution provider that worked. Run may be called
+// from several goroutines at once: ONNX Runtime allows concurrent runs of one session, and each
+// run takes its own tensors.
 type Session struct {
 	Input   TensorInfo
 	Outputs []TensorInfo
@@ -44,10 +45,13 @@ type Session struct {
 	// fixed-size model runs smaller batches padded with empty images.
 	FixedBatch int
 
-	mu      sync.Mutex
 	session *ort.DynamicAdvancedSession
-	// tensors caches input and output tensors per batch size: allocated once, reused per run.
-	tensors map[int]*batchTensors
+
+	mu sync.Mutex
+	// free holds, per batch size, the input and output tensors no run is using: allocated
+	// when a run finds none, reused ever after.
+	free   map[int][]*batchTensors
+	closed bool
 }
 
 type batchTensors struct {
@@ -64,7 +68,7 @@ func (rt *Runtime) NewSession(cfg SessionConfig) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read model %s: %w", cfg.Path, err)
 	}
-	s := &Session{tensors: make(map[int]*batchTensors)}
+	s := &Session{free: make(map[int][]*batchTensors)}
 	if len(inputs) != 1 {
 		return nil, fmt.Errorf("%w: %s has %d inputs, want 1 image input", ErrUnsupportedModel, cfg.Path, len(inputs))
 	}
@@ -170,7 +174,7 @@ func (s *Session) ImageLen() int {
 }
 
 // Outputs of one run: Data[k] is output k for the whole batch, Shape[k] its shape. Valid
-// until the next Run.
+// only inside Run's use function.
 type Outputs struct {
 	Data  [][]float32
 	Shape [][]int64
@@ -182,25 +186,25 @@ func (o Outputs) Image(k, i int) []float32 {
 	return o.Data[k][i*per : (i+1)*per]
 }
 
-// Run runs a batch of n images. fill writes image i into dst (ImageLen values, NCHW). A model
-// with a fixed batch size gets the batch padded with zeros; Outputs then still describes n images.
-func (s *Session) Run(n int, fill func(i int, dst []float32)) (Outputs, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// Run runs a batch of n images. fill writes image i into dst (ImageLen values, NCHW); use gets
+// the outputs, which are valid only until it returns. A model with a fixed batch size gets the
+// batch padded with zeros; Outputs then still describes n images.
+func (s *Session) Run(n int, fill func(i int, dst []float32), use func(Outputs) error) error {
 	if n <= 0 {
-		return Outputs{}, fmt.Errorf("batch of %d images", n)
+		return fmt.Errorf("batch of %d images", n)
 	}
 	if s.FixedBatch > 0 && n > s.FixedBatch {
-		return Outputs{}, fmt.Errorf("batch of %d images for a model fixed at %d", n, s.FixedBatch)
+		return fmt.Errorf("batch of %d images for a model fixed at %d", n, s.FixedBatch)
 	}
 	size := n
 	if s.FixedBatch > 0 {
 		size = s.FixedBatch
 	}
-	bt, err := s.tensorsFor(size)
+	bt, err := s.takeTensors(size)
 	if err != nil {
-		return Outputs{}, err
+		return err
 	}
+	defer s.putTensors(size, bt)
 	data := bt.input.GetData()
 	per := s.ImageLen()
 	for i := range n {
@@ -212,7 +216,7 @@ func (s *Session) Run(n int, fill func(i int, dst []float32)) (Outputs, error) {
 		outs[i] = t
 	}
 	if err := s.session.Run([]ort.Value{bt.input}, outs); err != nil {
-		return Outputs{}, fmt.Errorf("run batch of %d: %w", n, err)
+		return fmt.Errorf("run batch of %d: %w", n, err)
 	}
 	res := Outputs{Data: make([][]float32, len(outs)), Shape: make([][]int64, len(outs))}
 	for k, t := range bt.outputs {
@@ -222,15 +226,24 @@ func (s *Session) Run(n int, fill func(i int, dst []float32)) (Outputs, error) {
 		res.Data[k] = t.GetData()[:n*perImage]
 		res.Shape[k] = shape
 	}
-	return res, nil
+	return use(res)
 }
 
-// tensorsFor returns the input and output tensors for a batch of size n, allocating them the
-// first time. Outputs must have static shapes apart from the batch axis.
-func (s *Session) tensorsFor(n int) (*batchTensors, error) {
-	if bt, ok := s.tensors[n]; ok {
+// takeTensors returns input and output tensors for a batch of size n that no other run uses,
+// allocating them when none are free. Outputs must have static shapes apart from the batch axis.
+func (s *Session) takeTensors(n int) (*batchTensors, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, errors.New("session closed")
+	}
+	if free := s.free[n]; len(free) > 0 {
+		bt := free[len(free)-1]
+		s.free[n] = free[:len(free)-1]
+		s.mu.Unlock()
 		return bt, nil
 	}
+	s.mu.Unlock()
 	inShape := ort.NewShape(append([]int64{int64(n)}, s.Input.Shape[1:]...)...)
 	for _, d := range inShape {
 		if d <= 0 {
@@ -257,8 +270,18 @@ func (s *Session) tensorsFor(n int) (*batchTensors, error) {
 		}
 		bt.outputs = append(bt.outputs, t)
 	}
-	s.tensors[n] = bt
 	return bt, nil
+}
+
+// putTensors makes tensors taken for a batch of size n free again.
+func (s *Session) putTensors(n int, bt *batchTensors) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		bt.destroy()
+		return
+	}
+	s.free[n] = append(s.free[n], bt)
 }
 
 func (bt *batchTensors) destroy() {
@@ -272,20 +295,23 @@ func (bt *batchTensors) destroy() {
 // frames do not pay for ONNX Runtime's lazy initialisation (and tensors are allocated).
 func (s *Session) WarmUp(sizes ...int) error {
 	for _, n := range sizes {
-		if _, err := s.Run(n, func(int, []float32) {}); err != nil {
+		if err := s.Run(n, func(int, []float32) {}, func(Outputs) error { return nil }); err != nil {
 			return fmt.Errorf("warm-up at batch %d: %w", n, err)
 		}
 	}
 	return nil
 }
 
-// Close releases the session and its tensors.
+// Close releases the session and its tensors. No run may be in progress.
 func (s *Session) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, bt := range s.tensors {
-		bt.destroy()
+	s.closed = true
+	for _, free := range s.free {
+		for _, bt := range free {
+			bt.destroy()
+		}
 	}
-	s.tensors = nil
+	s.free = nil
 	return s.session.Destroy()
 }

@@ -3,7 +3,9 @@ package model
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pigweight/pigweight/elements/onnx"
@@ -69,10 +71,63 @@ func TestProvidersFallBackCleanly(t *testing.T) {
 		}
 	}
 	// The session it fell back to really runs.
-	out, err := s.Run(2, func(i int, dst []float32) {})
-	if err != nil || len(out.Data) != 1 || out.Shape[0][0] != 2 {
-		t.Fatalf("Run = %+v, %v", out.Shape, err)
+	err = s.Run(2, func(i int, dst []float32) {}, func(out Outputs) error {
+		if len(out.Data) != 1 || out.Shape[0][0] != 2 {
+			t.Errorf("Run gave shapes %v", out.Shape)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+}
+
+// Concurrent runs of one session each get their own tensors: every run's outputs are those of
+// its own input, even while other runs with other inputs are in progress.
+func TestConcurrentRunsKeepTheirOwnTensors(t *testing.T) {
+	rt := openRuntime(t)
+	s, err := rt.NewSession(SessionConfig{Path: writeDemoModel(t), Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Two inputs with different outputs: a blank image and one of noise.
+	outputOf := func(value func(j int) float32) []float32 {
+		var got []float32
+		err := s.Run(1, func(_ int, dst []float32) {
+			for j := range dst {
+				dst[j] = value(j)
+			}
+		}, func(out Outputs) error { got = slices.Clone(out.Image(0, 0)); return nil })
+		if err != nil {
+			t.Error(err)
+		}
+		return got
+	}
+	blank := func(int) float32 { return 0 }
+	noise := func(j int) float32 { return float32(j*7919%1000) / 1000 }
+	want := [][]float32{outputOf(blank), outputOf(noise)}
+	if slices.Equal(want[0], want[1]) {
+		t.Fatal("the two inputs give the same output; the test could not tell runs apart")
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 5 {
+				v := blank
+				if g%2 == 1 {
+					v = noise
+				}
+				if got := outputOf(v); !slices.Equal(got, want[g%2]) {
+					t.Errorf("goroutine %d: output differs from a lone run's", g)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // With no provider that works, loading fails with every reason, not a crash.

@@ -33,6 +33,8 @@ func modelEqual(a, b Model) bool {
 		slices.Equal(a.Providers, b.Providers) &&
 		a.MaxBatch == b.MaxBatch &&
 		a.MaxWait == b.MaxWait &&
+		a.Workers == b.Workers &&
+		a.Threads == b.Threads &&
 		a.Confidence == b.Confidence &&
 		a.IoU == b.IoU
 }

@@ -239,7 +239,7 @@ models:
 			"9 pipelines[0].source.synthetic.pig: unknown field (known: width, height, fps, pigs, seed)",
 			"12 pipelines[0].outputs[0].overlays: unknown field (known: type, overlay, min_bitrate_kbps, max_bitrate_kbps)",
 			"14 pipelines[0].restart.backoff: unknown field (known: backoff_min, backoff_max)",
-			"18 models[0].size: unknown field (known: name, path, format, input_size, classes, providers, max_batch, max_wait, confidence, iou)",
+			"18 models[0].size: unknown field (known: name, path, format, input_size, classes, providers, max_batch, max_wait, workers, threads, confidence, iou)",
 		}},
 		{"keys are case sensitive", "Server: {}\n",
 			[]string{"1 Server: unknown field (known: server, webrtc, models, pipelines)"}},

@@ -80,6 +80,14 @@ type Model struct {
 	MaxBatch int `yaml:"max_batch" json:"max_batch"`
 	// MaxWait is the longest a frame waits for its batch to fill. Default 20ms.
 	MaxWait Duration `yaml:"max_wait" json:"max_wait"`
+	// Workers is how many batches of this model run at once. On a CPU, several
+	// single-threaded runs side by side compute more per second than one run spread over
+	// every core, and a decoder that takes a core slows one run instead of stalling all of
+	// them; on a GPU, a second worker prepares a batch while another runs. Default 1.
+	Workers int `yaml:"workers" json:"workers"`
+	// Threads is how many CPU threads each run uses (ONNX Runtime's intra-op threads);
+	// 0 shares the cores out among the workers.
+	Threads int `yaml:"threads" json:"threads"`
 	// Confidence is the score below which detections are dropped; 0 takes the decoder's
 	// default (0.5 for masks, 0.25 for YOLO).
 	Confidence float64 `yaml:"confidence" json:"confidence"`
