@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -63,6 +64,8 @@ type benchFlags struct {
 	batches, streams []int
 	// fps is each stream's frame rate; 0 sizes it from raw throughput (see offeredFPS).
 	fps int
+	// workers and threads configure the model as its YAML fields do.
+	workers, threads int
 	// source is where the pipelines' video comes from: rtsp (simulated cameras replaying a
 	// recorded clip: the server's own work only) or synthetic (the pen rendered and encoded in
 	// the same process).
@@ -78,6 +81,13 @@ const (
 // overload is how much more than raw throughput the streams together offer, so that
 // inference is always busy and what it cannot take shows as skipped frames.
 const overload = 1.25
+
+// effectiveBatch is the largest batch streams streams can form at max-batch maxBatch: each
+// stream has at most one frame in flight, and with several workers the batcher shares the
+// streams out among them.
+func effectiveBatch(maxBatch, streams, workers int) int {
+	return min(maxBatch, (streams+workers-1)/workers)
+}
 
 // offeredFPS is the frame rate each of streams streams gets so that together they offer
 // overload times what ONNX Runtime alone can analyse per second.
@@ -98,6 +108,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	fs.IntVar(&f.repeats, "repeats", 3, "raw runs per batch size (the median is reported)")
 	fs.IntVar(&f.pipelineRepeats, "pipeline-repeats", 1, "runs per pipeline configuration (the median is reported)")
 	fs.IntVar(&f.retries, "retries", 6, "windows disturbed by other processes that are measured again, at most, in the whole run (each costs --duration)")
+	fs.IntVar(&f.workers, "workers", spec.DefaultModel().Workers, "batches run at once (the model's workers); the raw loop runs as many side by side")
+	fs.IntVar(&f.threads, "threads", 0, "CPU threads per run (the model's threads); 0 shares the cores out among the workers")
 	fs.IntVar(&f.fps, "fps", 0, fmt.Sprintf("frame rate of each stream; 0 offers %g× raw throughput across the streams, so that inference saturates", overload))
 	fs.StringVar(&f.source, "source", benchSourceRTSP, "rtsp: simulated cameras replay a recorded pen clip (measures the server's work); synthetic: the pen rendered and x264-encoded in-process")
 	fs.Func("batches", "batch sizes (raw) and max-batch values (pwinfer), comma-separated (default 1,2,4,8)", func(s string) (err error) {
@@ -130,6 +142,9 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	}
 	if f.retries < 0 {
 		problems = append(problems, "--retries must not be negative")
+	}
+	if f.workers < 1 || f.threads < 0 {
+		problems = append(problems, "--workers must be at least 1 and --threads not negative")
 	}
 	if f.fps < 0 {
 		problems = append(problems, "--fps must not be negative")
@@ -217,10 +232,14 @@ type benchSettings struct {
 	Source     string  `json:"source"`
 	StreamSize string  `json:"stream_size"`
 	MaxWaitMS  float64 `json:"max_wait_ms"`
+	// Workers is how many batches run at once, in the raw loops and in pwinfer's batcher;
+	// Threads the CPU threads of each run (0: ONNX Runtime's default, every core).
+	Workers int `json:"workers"`
+	Threads int `json:"threads"`
 }
 
-// rawResult is ONNX Runtime alone: one session, one caller, the same input tensor run again
-// and again.
+// rawResult is ONNX Runtime alone: one session, one caller per worker, the same input tensor
+// run again and again.
 type rawResult struct {
 	Batch int `json:"batch"`
 	// ImagesPerS is the median of Runs.
@@ -243,8 +262,7 @@ type rawResult struct {
 type pipelineResult struct {
 	MaxBatch int `json:"max_batch"`
 	Streams  int `json:"streams"`
-	// EffectiveBatch is min(MaxBatch, Streams): each stream has at most one frame in flight,
-	// so no batch can be larger.
+	// EffectiveBatch is the largest batch the streams can form (see effectiveBatch).
 	EffectiveBatch int `json:"effective_batch"`
 	// AnalysedPerS is the frames the batcher completed per second; Runs holds each repeat's.
 	AnalysedPerS float64   `json:"analysed_per_s"`
@@ -394,6 +412,8 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 			StreamFPS:       f.fps,
 			Source:          f.source,
 			MaxWaitMS:       float64(spec.DefaultModel().MaxWait.D()) / float64(time.Millisecond),
+			Workers:         f.workers,
+			Threads:         runThreads(f.workers, f.threads),
 		},
 	}
 	res.Machine.ONNXRuntime = b.rt.Info().Version
@@ -408,7 +428,7 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 	sizes := slices.Clone(f.batches)
 	for _, mb := range f.batches {
 		for _, n := range f.streams {
-			sizes = append(sizes, min(mb, n))
+			sizes = append(sizes, effectiveBatch(mb, n, f.workers))
 		}
 	}
 	slices.Sort(sizes)
@@ -426,7 +446,7 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 		for _, n := range f.streams {
 			fps := f.fps
 			if fps == 0 {
-				fps = offeredFPS(raw[min(mb, n)].ImagesPerS, n)
+				fps = offeredFPS(raw[effectiveBatch(mb, n, f.workers)].ImagesPerS, n)
 			}
 			r, err := b.pipelinesMedian(ctx, mb, n, fps, res)
 			if err != nil {
@@ -441,12 +461,13 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 	return res, nil
 }
 
-// raw measures one session in a tight loop at one batch size. The input tensor is filled once
-// with random pixels and then left as it is, so that the loop times ONNX Runtime alone; the
-// copy the engine does for each image is measured on its own.
+// raw measures one session in a tight loop at one batch size, with as many loops side by side
+// as the model has workers. The input tensor is filled once with random pixels and then left as
+// it is, so that the loop times ONNX Runtime alone; the copy the engine does for each image is
+// measured on its own.
 func (b *bench) raw(ctx context.Context, size int, res *benchResults) (rawResult, error) {
 	f := b.flags
-	sess, err := b.rt.NewSession(model.SessionConfig{Path: f.model, Providers: []string{f.provider}})
+	sess, err := b.rt.NewSession(model.SessionConfig{Path: f.model, Providers: []string{f.provider}, Threads: runThreads(f.workers, f.threads)})
 	if err != nil {
 		return rawResult{}, err
 	}
@@ -460,25 +481,42 @@ func (b *bench) raw(ctx context.Context, size int, res *benchResults) (rawResult
 		return rawResult{}, err
 	}
 	images := randomImages(size, sess.ImageLen())
-	if _, err := sess.Run(size, func(i int, dst []float32) { copy(dst, images[i]) }); err != nil {
+	fill := func(i int, dst []float32) { copy(dst, images[i]) }
+	keep := func(int, []float32) {}
+	ignore := func(model.Outputs) error { return nil }
+	// Every concurrent run holds its own tensors: fill as many sets as the loops will use.
+	var wg sync.WaitGroup
+	errs := make([]error, f.workers)
+	for w := range f.workers {
+		wg.Go(func() { errs[w] = sess.Run(size, fill, ignore) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return rawResult{}, err
 	}
 	r := rawResult{Batch: size, CopyMSPerImage: copyCost(images)}
-	keep := func(int, []float32) {}
 	var times []time.Duration
 	for len(r.Runs) < f.repeats {
+		var mu sync.Mutex
 		var runTimes []time.Duration
 		done, load0 := 0, takeLoad()
-		for time.Since(load0.at) < f.duration {
-			if err := ctx.Err(); err != nil {
-				return r, err
-			}
-			t := time.Now()
-			if _, err := sess.Run(size, keep); err != nil {
-				return r, err
-			}
-			runTimes = append(runTimes, time.Since(t))
-			done += size
+		for w := range f.workers {
+			wg.Go(func() {
+				for time.Since(load0.at) < f.duration && ctx.Err() == nil {
+					t := time.Now()
+					if errs[w] = sess.Run(size, keep, ignore); errs[w] != nil {
+						return
+					}
+					mu.Lock()
+					runTimes = append(runTimes, time.Since(t))
+					done += size
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(append(errs, ctx.Err())...); err != nil {
+			return r, err
 		}
 		load1 := takeLoad()
 		rate := float64(done) / load1.at.Sub(load0.at).Seconds()
@@ -579,7 +617,7 @@ func (b *bench) pipelines(ctx context.Context, maxBatch, streams, fps int, res *
 	m := spec.DefaultModel()
 	m.Name, m.Path, m.Format = benchModelName, f.model, spec.FormatYOLO
 	m.Providers = []spec.Provider{spec.Provider(f.provider)}
-	m.MaxBatch = maxBatch
+	m.MaxBatch, m.Workers, m.Threads = maxBatch, f.workers, f.threads
 	cfg := spec.Default()
 	cfg.Models = []spec.Model{m}
 	for i := range streams {
@@ -636,7 +674,7 @@ func (b *bench) pipelines(ctx context.Context, maxBatch, streams, fps int, res *
 		if err := sleepCtx(ctx, f.duration); err != nil {
 			return pipelineResult{}, err
 		}
-		r = measure(s0, snapshot(eng, mgr), maxBatch, streams)
+		r = measure(s0, snapshot(eng, mgr), maxBatch, streams, f.workers)
 		r.OfferedFPS = fps
 		if !b.retry(r.OthersCPU) {
 			break
@@ -680,7 +718,7 @@ func (b *bench) camera(fps, seed int) (*simcam.Camera, error) {
 }
 
 // measure turns two snapshots of a configuration into its figures.
-func measure(s0, s1 benchSnapshot, maxBatch, streams int) pipelineResult {
+func measure(s0, s1 benchSnapshot, maxBatch, streams, workers int) pipelineResult {
 	wall := s1.at.Sub(s0.at).Seconds()
 	m0, m1 := s0.info.Batcher, s1.info.Batcher
 	completed := m1.Completed - m0.Completed
@@ -688,7 +726,7 @@ func measure(s0, s1 benchSnapshot, maxBatch, streams int) pipelineResult {
 	r := pipelineResult{
 		MaxBatch:       maxBatch,
 		Streams:        streams,
-		EffectiveBatch: min(maxBatch, streams),
+		EffectiveBatch: effectiveBatch(maxBatch, streams, workers),
 		AnalysedPerS:   float64(completed) / wall,
 		BatchSizes:     map[string]uint64{},
 		Skipped:        m1.Skipped - m0.Skipped,
@@ -912,8 +950,13 @@ func printBench(w io.Writer, res *benchResults) {
 	if s.StreamFPS == 0 {
 		rate = fmt.Sprintf("%g× raw throughput", overload)
 	}
-	fmt.Fprintf(w, "window:  %gs per run; raw median of %d; pipelines %s %s at %s, %gs warm-up, median of %d; max-wait %gms\n\n",
+	threads := "all cores"
+	if s.Threads > 0 {
+		threads = strconv.Itoa(s.Threads)
+	}
+	fmt.Fprintf(w, "window:  %gs per run; raw median of %d; pipelines %s %s at %s, %gs warm-up, median of %d; max-wait %gms\n",
 		s.DurationS, s.Repeats, s.StreamSize, s.Source, rate, s.WarmUpS, s.PipelineRepeats, s.MaxWaitMS)
+	fmt.Fprintf(w, "runs:    %d at once (workers), threads per run: %s\n\n", s.Workers, threads)
 
 	disturbed := false
 	mark := func(d bool) string {

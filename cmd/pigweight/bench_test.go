@@ -152,7 +152,7 @@ func TestMeasure(t *testing.T) {
 			},
 		},
 	}
-	r := measure(s0, s1, 4, 4)
+	r := measure(s0, s1, 4, 4, 1)
 	near := func(name string, got, want float64) {
 		t.Helper()
 		if math.Abs(got-want) > 1e-9 {
