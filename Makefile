@@ -43,12 +43,12 @@ vet:
 
 # Benchmarks, each against a baseline measured in the same run, printed and written to bench/
 # (about 20 minutes on two cores): inference (raw ONNX Runtime vs live pwinfer pipelines, with
-# one worker and with two side by side), exact frames of an upload (vs ffmpeg -ss and the
-# decoding floor), WebRTC viewers (first frame, latency, server CPU per viewer). Narrow the
-# inference runs with e.g. BENCH_FLAGS="--batches 1,2 --streams 1,4".
+# the workers the server chooses and with one worker), exact frames of an upload (vs ffmpeg -ss
+# and the decoding floor), WebRTC viewers (first frame, latency, server CPU per viewer). Narrow
+# the inference runs with e.g. BENCH_FLAGS="--batches 1,2 --streams 1,4".
 bench: models/bench.onnx
 	./$(BIN) bench --model models/bench.onnx --out bench/results.json $(BENCH_FLAGS)
-	./$(BIN) bench --model models/bench.onnx --workers 2 --out bench/results-workers2.json $(BENCH_FLAGS)
+	./$(BIN) bench --model models/bench.onnx --workers 1 --out bench/results-workers1.json $(BENCH_FLAGS)
 	./$(BIN) bench frames --out bench/frames.json
 	./$(BIN) bench viewers --out bench/viewers.json
 

@@ -108,7 +108,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	fs.IntVar(&f.repeats, "repeats", 3, "raw runs per batch size (the median is reported)")
 	fs.IntVar(&f.pipelineRepeats, "pipeline-repeats", 1, "runs per pipeline configuration (the median is reported)")
 	fs.IntVar(&f.retries, "retries", 6, "windows disturbed by other processes that are measured again, at most, in the whole run (each costs --duration)")
-	fs.IntVar(&f.workers, "workers", spec.DefaultModel().Workers, "batches run at once (the model's workers); the raw loop runs as many side by side")
+	fs.IntVar(&f.workers, "workers", spec.DefaultModel().Workers, "batches run at once (the model's workers; 0 chooses as the server does); the raw loop runs as many side by side")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads per run (the model's threads); 0 shares the cores out among the workers")
 	fs.IntVar(&f.fps, "fps", 0, fmt.Sprintf("frame rate of each stream; 0 offers %g× raw throughput across the streams, so that inference saturates", overload))
 	fs.StringVar(&f.source, "source", benchSourceRTSP, "rtsp: simulated cameras replay a recorded pen clip (measures the server's work); synthetic: the pen rendered and x264-encoded in-process")
@@ -143,8 +143,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	if f.retries < 0 {
 		problems = append(problems, "--retries must not be negative")
 	}
-	if f.workers < 1 || f.threads < 0 {
-		problems = append(problems, "--workers must be at least 1 and --threads not negative")
+	if f.workers < 0 || f.threads < 0 {
+		problems = append(problems, "--workers and --threads must not be negative")
 	}
 	if f.fps < 0 {
 		problems = append(problems, "--fps must not be negative")
@@ -347,6 +347,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	defer rt.Close()
 
+	// Resolved as the engine resolves them, so that the raw loops run like the engine does.
+	f.workers, f.threads = infer.Parallelism(rt, []string{f.provider}, f.workers, f.threads)
 	b := &bench{flags: f, rt: rt, log: log, progress: stderr, retriesLeft: f.retries}
 	res, err := b.run(ctx, append([]string{"pigweight", "bench"}, args...))
 	if b.clipDir != "" {
@@ -413,7 +415,7 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 			Source:          f.source,
 			MaxWaitMS:       float64(spec.DefaultModel().MaxWait.D()) / float64(time.Millisecond),
 			Workers:         f.workers,
-			Threads:         runThreads(f.workers, f.threads),
+			Threads:         f.threads,
 		},
 	}
 	res.Machine.ONNXRuntime = b.rt.Info().Version
@@ -467,7 +469,7 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 // measured on its own.
 func (b *bench) raw(ctx context.Context, size int, res *benchResults) (rawResult, error) {
 	f := b.flags
-	sess, err := b.rt.NewSession(model.SessionConfig{Path: f.model, Providers: []string{f.provider}, Threads: runThreads(f.workers, f.threads)})
+	sess, err := b.rt.NewSession(model.SessionConfig{Path: f.model, Providers: []string{f.provider}, Threads: f.threads})
 	if err != nil {
 		return rawResult{}, err
 	}

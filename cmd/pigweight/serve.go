@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"slices"
 	"syscall"
 	"time"
@@ -257,7 +256,7 @@ func engineConfig(m spec.Model) infer.EngineConfig {
 	}
 	return infer.EngineConfig{
 		Name:       m.Name,
-		Session:    model.SessionConfig{Path: m.Path, Providers: providers, Threads: runThreads(m.Workers, m.Threads)},
+		Session:    model.SessionConfig{Path: m.Path, Providers: providers, Threads: m.Threads},
 		Workers:    m.Workers,
 		Format:     string(m.Format),
 		Classes:    m.Classes,
@@ -266,15 +265,6 @@ func engineConfig(m spec.Model) infer.EngineConfig {
 		Confidence: float32(m.Confidence),
 		IoU:        float32(m.IoU),
 	}
-}
-
-// runThreads is the CPU threads each of a model's runs uses: as configured, or the cores shared
-// out among its workers (0, ONNX Runtime's default of every core, for one worker).
-func runThreads(workers, threads int) int {
-	if threads > 0 || workers <= 1 {
-		return threads
-	}
-	return max(1, runtime.NumCPU()/workers)
 }
 
 // closeEngines runs after the pipelines have stopped: no element waits on an engine any more.

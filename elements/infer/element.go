@@ -55,9 +55,11 @@ func RegisterElement() error {
 	return err
 }
 
-// element is pwinfer: an in-place transform that hands each analysed frame to its model's
-// engine, waits for the batch, and attaches the detections as buffer meta. The frame itself
-// passes through untouched.
+// element is pwinfer: a transform that hands each analysed frame to its model's engine and
+// attaches the detections as buffer meta when its batch is done. The frame itself passes
+// through untouched, in order. With a model of more workers than streams, a stream keeps
+// several frames in flight, so that one camera can use every worker; otherwise each frame waits
+// for its batch before the next is taken, as an in-place transform would.
 type element struct {
 	self *base.GstBaseTransform // saved in Constructed: v1.4.0 passes nil to the vmethods
 
@@ -77,6 +79,26 @@ type element struct {
 	height int
 	frames uint64
 	last   meta.Detections
+
+	// inFlight are the frames taken and not yet pushed, oldest first. Only the streaming
+	// thread (and state changes, once it has stopped) touch it; qmu keeps the race detector
+	// informed.
+	qmu      sync.Mutex
+	inFlight []*inFlightFrame
+}
+
+// inFlightFrame is a frame between its arrival and its push downstream.
+type inFlightFrame struct {
+	buf   *gst.Buffer // the reference submit_input_buffer handed over
+	frame model.Frame // format and size; planes are set again when it is drawn into
+	// result delivers the analysis; nil for a frame that is not analysed (interval), which
+	// carries the last analysed frame's detections.
+	result chan analysis
+}
+
+type analysis struct {
+	dets []detect.Detection
+	err  error
 }
 
 func (e *element) New() glib.GoObjectSubclass {
@@ -101,13 +123,25 @@ func (e *element) Constructed(obj *glib.Object) {
 	e.self = base.ToGstBaseTransform(obj)
 	// Flushing unblocks a frame waiting for its batch: without it a seek or a flush would wait
 	// for inference that nobody needs any more.
-	e.self.GetStaticPad("sink").AddProbe(gst.PadProbeTypeEventFlush, func(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
-		if ev := info.GetEvent(); ev != nil {
-			switch ev.Type() {
-			case gst.EventTypeFlushStart:
-				e.stopWaiting()
-			case gst.EventTypeFlushStop:
-				e.resumeWaiting()
+	// Frames in flight leave before any serialized event (caps, segment, EOS, ...) passes, so
+	// that nothing overtakes them; a flush drops them.
+	e.self.GetStaticPad("sink").AddProbe(gst.PadProbeTypeEventFlush|gst.PadProbeTypeEventDownstream, func(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
+		ev := info.GetEvent()
+		if ev == nil {
+			return gst.PadProbeOK
+		}
+		switch ev.Type() {
+		case gst.EventTypeFlushStart:
+			e.stopWaiting()
+		case gst.EventTypeFlushStop:
+			e.dropInFlight()
+			e.resumeWaiting()
+		default:
+			if serialized(ev) {
+				e.mu.Lock()
+				ctx := e.ctx
+				e.mu.Unlock()
+				e.pushInFlight(ctx, 1)
 			}
 		}
 		return gst.PadProbeOK
@@ -204,6 +238,7 @@ func (e *element) ChangeState(el *gst.Element, transition gst.StateChange) gst.S
 	}
 	ret := el.ParentChangeState(transition)
 	if transition == gst.StateChangePausedToReady || (transition == gst.StateChangeReadyToPaused && ret == gst.StateChangeFailure) {
+		e.dropInFlight()
 		e.mu.Lock()
 		eng := e.engine
 		e.engine = nil
@@ -258,47 +293,120 @@ func (e *element) SetCaps(_ *base.GstBaseTransform, incaps, _ *gst.Caps) bool {
 }
 
 // TransformIP analyses every interval-th frame and attaches detections to every frame.
-func (e *element) TransformIP(_ *base.GstBaseTransform, buf *gst.Buffer) gst.FlowReturn {
+// SubmitInputBuffer takes each frame (and the reference to it): an analysed frame is
+// pre-processed here and goes to its batch from a goroutine; then the frames that are done go
+// downstream in order, waiting for the oldest while the stream already has its share of the
+// model's workers in flight (Engine.InFlightPerStream). Overriding it bypasses the in-place path (and generate_output, whose
+// v1.4.0 binding cannot return a buffer): the element pushes on its source pad itself.
+func (e *element) SubmitInputBuffer(_ *base.GstBaseTransform, _ bool, buf *gst.Buffer) gst.FlowReturn {
 	e.mu.Lock()
 	ctx, eng, pre := e.ctx, e.engine, e.pre
 	n := e.frames
 	e.frames++
 	frame := model.Frame{Format: e.format, Width: e.width, Height: e.height, Matrix: e.matrix}
 	e.mu.Unlock()
-	if eng == nil || n%uint64(e.interval.Load()) != 0 {
-		e.burnIn(buf, frame, e.attachLast(buf))
-		return gst.FlowOK
+	f := &inFlightFrame{buf: buf, frame: frame}
+	window := 1
+	if eng != nil {
+		window = eng.InFlightPerStream()
 	}
-
-	prio := batch.PriorityLive
-	if e.job.Load() {
-		prio = batch.PriorityJob
-	}
-	mi := buf.Map(gst.MapRead)
-	if err := frame.SetPlanes(unsafe.Slice((*byte)(mi.Data()), int(mi.Size()))); err != nil {
+	if eng != nil && n%uint64(e.interval.Load()) == 0 {
+		mi := buf.Map(gst.MapRead)
+		err := frame.SetPlanes(unsafe.Slice((*byte)(mi.Data()), int(mi.Size())))
+		var prepared Prepared
+		if err == nil {
+			prepared, err = eng.Prepare(pre, frame)
+		}
 		buf.Unmap()
-		e.self.ErrorMessage(gst.DomainStream, gst.StreamErrorFormat, "pwinfer: "+err.Error(), "")
-		return gst.FlowError
+		if err != nil {
+			buf.Unref()
+			e.self.ErrorMessage(gst.DomainStream, gst.StreamErrorFormat, "pwinfer: "+err.Error(), "")
+			return gst.FlowError
+		}
+		prio := batch.PriorityLive
+		if e.job.Load() {
+			prio = batch.PriorityJob
+		}
+		f.result = make(chan analysis, 1)
+		go func() {
+			dets, err := eng.Infer(ctx, prepared, prio)
+			f.result <- analysis{dets, err}
+		}()
 	}
-	dets, err := eng.Analyse(ctx, pre, frame, prio)
-	buf.Unmap()
+	e.qmu.Lock()
+	e.inFlight = append(e.inFlight, f)
+	e.qmu.Unlock()
+	return e.pushInFlight(ctx, window)
+}
+
+// pushInFlight pushes the frames in flight that are done, oldest first, and waits for the oldest
+// while window or more are in flight (window 1: until none is).
+func (e *element) pushInFlight(ctx context.Context, window int) gst.FlowReturn {
+	for {
+		e.qmu.Lock()
+		if len(e.inFlight) == 0 {
+			e.qmu.Unlock()
+			return gst.FlowOK
+		}
+		f, held := e.inFlight[0], len(e.inFlight)
+		e.qmu.Unlock()
+		var res analysis
+		if f.result != nil {
+			if held < window {
+				select {
+				case res = <-f.result:
+				default:
+					return gst.FlowOK // still running, and there is room for more
+				}
+			} else {
+				res = <-f.result // Infer returns at once when ctx ends (flush, stop)
+			}
+		}
+		e.qmu.Lock()
+		e.inFlight = e.inFlight[1:]
+		e.qmu.Unlock()
+		if ret := e.finish(ctx, f, res); ret != gst.FlowOK {
+			return ret
+		}
+	}
+}
+
+// finish attaches a frame's detections (its own, or the last analysed frame's), draws them in
+// when burning, and pushes the frame.
+func (e *element) finish(ctx context.Context, f *inFlightFrame, res analysis) gst.FlowReturn {
+	buf := f.buf.MakeWritable() // meta and burning write to it; usually it is ours alone already
+	var dets []detect.Detection
 	switch {
-	case err == nil:
-		d := meta.Detections{Fresh: true, Items: dets}
+	case f.result != nil && res.err == nil:
+		dets = res.dets
 		e.mu.Lock()
 		e.last = meta.Detections{Items: dets}
 		e.mu.Unlock()
-		meta.Attach(buf, d)
-		e.burnIn(buf, frame, dets)
-		return gst.FlowOK
-	case errors.Is(err, batch.ErrSkipped):
-		e.burnIn(buf, frame, e.attachLast(buf))
-		return gst.FlowOK
+		meta.Attach(buf, meta.Detections{Fresh: true, Items: dets})
+	case f.result == nil || errors.Is(res.err, batch.ErrSkipped):
+		dets = e.attachLast(buf)
 	case ctx.Err() != nil:
+		buf.Unref()
 		return gst.FlowFlushing
+	default:
+		buf.Unref()
+		e.self.ErrorMessage(gst.DomainLibrary, gst.LibraryErrorFailed, "pwinfer: inference failed: "+res.err.Error(), "")
+		return gst.FlowError
 	}
-	e.self.ErrorMessage(gst.DomainLibrary, gst.LibraryErrorFailed, "pwinfer: inference failed: "+err.Error(), "")
-	return gst.FlowError
+	e.burnIn(buf, f.frame, dets)
+	return pushOwned(e.self.SrcPad(), buf)
+}
+
+// dropInFlight lets go of the frames in flight (flush, stop). Their analyses, cancelled with
+// the element's context, finish on their own; nobody reads the results.
+func (e *element) dropInFlight() {
+	e.qmu.Lock()
+	dropped := e.inFlight
+	e.inFlight = nil
+	e.qmu.Unlock()
+	for _, f := range dropped {
+		f.buf.Unref()
+	}
 }
 
 // attachLast gives a frame that was not analysed the last analysed frame's detections, and
@@ -312,7 +420,7 @@ func (e *element) attachLast(buf *gst.Buffer) []detect.Detection {
 }
 
 // burnIn draws dets into the picture when the burn property is set. The buffer is writable
-// here: the transform works in place and has just added its meta.
+// here: finish made it so and has just added its meta.
 func (e *element) burnIn(buf *gst.Buffer, frame model.Frame, dets []detect.Detection) {
 	if !e.burn.Load() || len(dets) == 0 {
 		return

@@ -1,21 +1,26 @@
 package infer
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/go-gst/go-gst/gst"
 	"github.com/go-gst/go-gst/gst/app"
+	"github.com/pigweight/pigweight/elements/batch"
+	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/elements/meta"
 	"github.com/pigweight/pigweight/elements/model"
 	"github.com/pigweight/pigweight/elements/onnx"
 	"go.uber.org/goleak"
 )
 
-var runtime *model.Runtime
+var ortRuntime *model.Runtime
 
 func TestMain(m *testing.M) {
 	gst.Init(nil)
@@ -25,7 +30,7 @@ func TestMain(m *testing.M) {
 	}
 	path, err := model.FindLibrary()
 	if err == nil {
-		runtime, err = model.Open(path)
+		ortRuntime, err = model.Open(path)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err, "(make deps installs ONNX Runtime)")
@@ -37,7 +42,13 @@ func TestMain(m *testing.M) {
 // newEngine registers an engine on a 160×120 demo model for the test's pipelines.
 func newEngine(t *testing.T, name string, maxBatch int, maxWait time.Duration) *Engine {
 	t.Helper()
-	data, err := onnx.DemoModel(160, 120)
+	return newEngineWorkers(t, name, maxBatch, maxWait, 1, 160, 120)
+}
+
+// newEngineWorkers loads the demo model for width×height frames with the given workers.
+func newEngineWorkers(t *testing.T, name string, maxBatch int, maxWait time.Duration, workers, width, height int) *Engine {
+	t.Helper()
+	data, err := onnx.DemoModel(width, height)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,9 +56,9 @@ func newEngine(t *testing.T, name string, maxBatch int, maxWait time.Duration) *
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e, err := NewEngine(runtime, EngineConfig{
+	e, err := NewEngine(ortRuntime, EngineConfig{
 		Name: name, Session: model.SessionConfig{Path: path}, Format: "mask", Classes: []string{"pig"},
-		MaxBatch: maxBatch, MaxWait: maxWait,
+		MaxBatch: maxBatch, MaxWait: maxWait, Workers: workers,
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -73,19 +84,25 @@ func launch(t *testing.T, desc string) *gst.Pipeline {
 	return p
 }
 
-// Every frame leaves with detections; with interval 3, frames 0, 3, 6, 9 are analysed and
-// the others carry the last result. EOS passes through.
-func TestDetectionsOnEveryFrameWithInterval(t *testing.T) {
-	newEngine(t, "interval", 2, 10*time.Millisecond)
-	p := launch(t, "videotestsrc num-buffers=10 ! video/x-raw,format=I420,width=160,height=120 ! pwinfer model=interval interval=3 ! appsink name=sink sync=false")
+// play launches a test pipeline that ends in an appsink named sink and sets it playing.
+func play(t *testing.T, desc string) (*gst.Pipeline, *app.Sink) {
+	t.Helper()
+	p := launch(t, desc)
 	el, err := p.GetElementByName("sink")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := app.SinkFromElement(el)
 	if err := p.SetState(gst.StatePlaying); err != nil {
 		t.Fatal(err)
 	}
+	return p, app.SinkFromElement(el)
+}
+
+// Every frame leaves with detections; with interval 3, frames 0, 3, 6, 9 are analysed and
+// the others carry the last result. EOS passes through.
+func TestDetectionsOnEveryFrameWithInterval(t *testing.T) {
+	newEngine(t, "interval", 2, 10*time.Millisecond)
+	p, sink := play(t, "videotestsrc num-buffers=10 ! video/x-raw,format=I420,width=160,height=120 ! pwinfer model=interval interval=3 ! appsink name=sink sync=false")
 	for i := range 10 {
 		sample := sink.TryPullSample(gst.ClockTime(10 * time.Second))
 		if sample == nil {
@@ -225,5 +242,93 @@ func TestBurnDrawsDetectionsIntoThePicture(t *testing.T) {
 			t.Errorf("burn off, yet the box was drawn")
 		}
 		p.SetState(gst.StateNull)
+	}
+}
+
+// With a model of two workers one stream keeps two frames in flight, so two batches run at
+// once, and the frames still leave in order, each with its own fresh detections, before EOS.
+func TestOneStreamUsesEveryWorker(t *testing.T) {
+	e := newEngineWorkers(t, "two-workers", 1, 0, 2, 160, 120)
+	// The first batch waits until a second one has started, which only a stream with two
+	// frames in flight can bring about (without, it gives up after a while and the peak stays 1).
+	var runs atomic.Int32
+	second := make(chan struct{})
+	e.batcher.Close()
+	var err error
+	e.batcher, err = batch.New(batch.Config{MaxBatch: 1, Workers: 2}, func(ctx context.Context, jobs []*job) ([][]detect.Detection, error) {
+		switch runs.Add(1) {
+		case 1:
+			select {
+			case <-second:
+			case <-time.After(5 * time.Second):
+			}
+		case 2:
+			close(second)
+		}
+		return e.run(ctx, jobs)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const frames = 30
+	p, sink := play(t, fmt.Sprintf("videotestsrc num-buffers=%d ! video/x-raw,format=I420,width=160,height=120 ! pwinfer model=two-workers ! appsink name=sink sync=false", frames))
+	last := time.Duration(-1)
+	for i := range frames {
+		sample := sink.TryPullSample(gst.ClockTime(10 * time.Second))
+		if sample == nil {
+			t.Fatalf("frame %d never arrived", i)
+		}
+		buf := sample.GetBuffer()
+		pts := time.Duration(buf.PresentationTimestamp())
+		if pts <= last {
+			t.Fatalf("frame %d: pts %v after %v: out of order", i, pts, last)
+		}
+		last = pts
+		if d, ok, err := meta.Read(buf); err != nil || !ok || !d.Fresh {
+			t.Fatalf("frame %d: detections %+v, %v, %v; want its own", i, d, ok, err)
+		}
+	}
+	msg := p.GetBus().TimedPopFiltered(gst.ClockTime(10*time.Second), gst.MessageEOS|gst.MessageError)
+	if msg == nil || msg.Type() != gst.MessageEOS {
+		t.Fatalf("want EOS, got %v", msg)
+	}
+	if m := e.Info().Batcher; m.PeakRunning != 2 || m.Completed != frames {
+		t.Errorf("batcher: %d completed, at most %d batches at once; want %d and 2", m.Completed, m.PeakRunning, frames)
+	}
+}
+
+// Zero workers choose two on a CPU of two cores or more and one elsewhere; zero threads share
+// the cores out among several workers; explicit settings stay as they are.
+func TestParallelism(t *testing.T) {
+	cores := goruntime.NumCPU()
+	autoWorkers, autoThreads := 1, 0
+	if cores >= 2 {
+		autoWorkers, autoThreads = 2, cores/2
+	}
+	type want struct{ workers, threads int }
+	tests := []struct {
+		providers        []string
+		workers, threads int
+		want             want
+	}{
+		{[]string{"cpu"}, 0, 0, want{autoWorkers, autoThreads}},
+		{nil, 0, 0, want{autoWorkers, autoThreads}},
+		{[]string{"cpu"}, 1, 0, want{1, 0}},
+		{[]string{"cpu"}, 3, 2, want{3, 2}},
+		{[]string{"cpu"}, 4, 0, want{4, max(1, cores/4)}},
+	}
+	if ortRuntime.FirstUsable([]string{"cuda"}) == "" {
+		// CUDA listed first but unusable here: the CPU it falls back to decides.
+		tests = append(tests, struct {
+			providers        []string
+			workers, threads int
+			want             want
+		}{[]string{"cuda", "cpu"}, 0, 0, want{autoWorkers, autoThreads}})
+	}
+	for _, tt := range tests {
+		w, th := Parallelism(ortRuntime, tt.providers, tt.workers, tt.threads)
+		if (want{w, th}) != tt.want {
+			t.Errorf("Parallelism(%v, %d, %d) = %d workers, %d threads; want %+v", tt.providers, tt.workers, tt.threads, w, th, tt.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -27,8 +28,8 @@ type EngineConfig struct {
 	// LatencyBudget lets the batcher grow batches while queue wait + inference stays under
 	// it; 0 keeps batches at up to MaxBatch.
 	LatencyBudget time.Duration
-	// Workers is how many batches run at once on the session (each with
-	// Session.Threads threads); 0 means 1.
+	// Workers is how many batches run at once on the session (each with Session.Threads
+	// threads); 0 chooses (see Parallelism).
 	Workers int
 	// Confidence is the decoder's score threshold; 0 takes the decoder's default.
 	Confidence float32
@@ -71,6 +72,7 @@ func NewEngine(rt *model.Runtime, cfg EngineConfig, log *slog.Logger) (*Engine, 
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 1
 	}
+	cfg.Workers, cfg.Session.Threads = Parallelism(rt, cfg.Session.Providers, cfg.Workers, cfg.Session.Threads)
 	sess, err := rt.NewSession(cfg.Session)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", cfg.Name, err)
@@ -180,6 +182,20 @@ func (e *Engine) run(_ context.Context, jobs []*job) ([][]detect.Detection, erro
 // batch.ErrSkipped when the frame was dropped to keep the queue bounded, and ctx.Err() when
 // ctx ends first (flush, stop).
 func (e *Engine) Analyse(ctx context.Context, pre *model.Preprocessor, frame model.Frame, prio batch.Priority) ([]detect.Detection, error) {
+	j, err := e.Prepare(pre, frame)
+	if err != nil {
+		return nil, err
+	}
+	return e.Infer(ctx, j, prio)
+}
+
+// Prepared is a frame converted to the model's input, waiting for Infer. The frame's pixels
+// are no longer needed.
+type Prepared struct{ job *job }
+
+// Prepare converts frame into the model's input on the caller's thread (pre is not safe for
+// concurrent use; each stream keeps its own).
+func (e *Engine) Prepare(pre *model.Preprocessor, frame model.Frame) (Prepared, error) {
 	input := e.inputs.Get().([]float32)
 	start := time.Now()
 	lb, err := pre.ToNCHW(input, frame)
@@ -188,15 +204,56 @@ func (e *Engine) Analyse(ctx context.Context, pre *model.Preprocessor, frame mod
 	e.preMu.Unlock()
 	if err != nil {
 		e.inputs.Put(input)
-		return nil, err
+		return Prepared{}, err
 	}
-	dets, err := e.batcher.Submit(ctx, &job{input: input, lb: lb}, prio)
+	return Prepared{&job{input: input, lb: lb}}, nil
+}
+
+// Infer waits for a prepared frame's batch and returns its detections, batch.ErrSkipped when
+// the frame was dropped to keep the queue bounded, or ctx.Err() when ctx ends first. It may be
+// called from any goroutine, once per Prepared.
+func (e *Engine) Infer(ctx context.Context, p Prepared, prio batch.Priority) ([]detect.Detection, error) {
+	dets, err := e.batcher.Submit(ctx, p.job, prio)
 	// A cancelled frame may still sit in a running batch whose worker reads its input: only
 	// inputs the batcher is done with go back to the pool.
 	if err == nil || errors.Is(err, batch.ErrSkipped) {
-		e.inputs.Put(input)
+		e.inputs.Put(p.job.input)
 	}
 	return dets, err
+}
+
+// Workers is how many batches of this model run at once.
+func (e *Engine) Workers() int { return e.cfg.Workers }
+
+// Parallelism resolves a model's workers and threads per run. Zero workers means two when the
+// model will run on the CPU (the first usable provider) of a machine with two cores or more,
+// otherwise one: on a CPU that also decodes video, two runs side by side on half the cores each
+// compute more than one run on all of them, and a decoder that takes a core slows one run
+// instead of stalling the other's threads at every parallel step; on a GPU one run at a time
+// suits. Zero threads shares the cores out among several workers, and leaves ONNX Runtime's
+// default (every core) to a single one.
+func Parallelism(rt *model.Runtime, providers []string, workers, threads int) (int, int) {
+	cores := runtime.NumCPU()
+	if workers <= 0 {
+		workers = 1
+		if rt.FirstUsable(providers) == "cpu" && cores >= 2 {
+			workers = 2
+		}
+	}
+	if threads <= 0 && workers > 1 {
+		threads = max(1, cores/workers)
+	}
+	return workers, max(0, threads)
+}
+
+// InFlightPerStream is how many frames each stream may have in flight so that every worker
+// has work: more than one only when there are fewer streams than workers. More would only
+// queue frames that the bounded queue then skips after their pre-processing was paid for.
+func (e *Engine) InFlightPerStream() int {
+	e.preMu.Lock()
+	streams := max(1, e.streams)
+	e.preMu.Unlock()
+	return (e.Workers() + streams - 1) / streams
 }
 
 // attach and detach count the streams using the engine. Each waits for one frame at a time, so
@@ -239,6 +296,7 @@ func (e *Engine) Info() Info {
 		FixedBatch:    e.session.FixedBatch,
 		MaxBatch:      e.cfg.MaxBatch,
 		MaxWait:       e.cfg.MaxWait.String(),
+		Workers:       e.cfg.Workers,
 		Threads:       e.cfg.Session.Threads,
 		Preprocess:    pre.Seconds() * 1000,
 		Batcher:       m,
@@ -264,8 +322,9 @@ type Info struct {
 	FixedBatch int      `json:"fixed_batch,omitempty"`
 	MaxBatch   int      `json:"max_batch"`
 	MaxWait    string   `json:"max_wait"`
-	// Threads is each run's CPU threads; 0: ONNX Runtime's default, every core. How many
-	// batches run at once is Batcher.Workers.
+	// Workers is how many batches run at once, and Threads each run's CPU threads (0: ONNX
+	// Runtime's default, every core).
+	Workers int `json:"workers"`
 	Threads int `json:"threads"`
 	// Preprocess is the mean pre-processing time per frame, in milliseconds.
 	Preprocess    float64           `json:"preprocess_ms"`

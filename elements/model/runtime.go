@@ -86,6 +86,22 @@ func (rt *Runtime) Info() RuntimeInfo { return rt.info }
 // Close tears the environment down.
 func (rt *Runtime) Close() error { return ort.DestroyEnvironment() }
 
+// FirstUsable is the first of providers (in order of preference) that loads here, "cpu" when
+// none is listed; "" when none of them does.
+func (rt *Runtime) FirstUsable(providers []string) string {
+	if len(providers) == 0 {
+		return "cpu"
+	}
+	for _, want := range providers {
+		for _, p := range rt.info.Providers {
+			if p.Name == want && p.Usable {
+				return want
+			}
+		}
+	}
+	return ""
+}
+
 // probeProviders appends each accelerated provider to a scratch SessionOptions: ONNX Runtime
 // loads the provider's library there, so a failure here is the same failure a session would hit.
 func probeProviders() []ProviderInfo {

@@ -58,7 +58,6 @@ func DefaultModel() Model {
 		Providers: []Provider{ProviderTensorRT, ProviderCUDA, ProviderCPU},
 		MaxBatch:  4,
 		MaxWait:   Duration(20 * time.Millisecond),
-		Workers:   1,
 		IoU:       0.45,
 	}
 }

@@ -80,10 +80,8 @@ type Model struct {
 	MaxBatch int `yaml:"max_batch" json:"max_batch"`
 	// MaxWait is the longest a frame waits for its batch to fill. Default 20ms.
 	MaxWait Duration `yaml:"max_wait" json:"max_wait"`
-	// Workers is how many batches of this model run at once. On a CPU, several
-	// single-threaded runs side by side compute more per second than one run spread over
-	// every core, and a decoder that takes a core slows one run instead of stalling all of
-	// them; on a GPU, a second worker prepares a batch while another runs. Default 1.
+	// Workers is how many batches of this model run at once; 0 (default) chooses two when
+	// the model runs on a CPU of two cores or more and one otherwise (see infer.Parallelism).
 	Workers int `yaml:"workers" json:"workers"`
 	// Threads is how many CPU threads each run uses (ONNX Runtime's intra-op threads);
 	// 0 shares the cores out among the workers.

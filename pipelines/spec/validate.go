@@ -280,7 +280,7 @@ func (v *validator) model(path string, m *Model) {
 		}
 	}
 	v.between(joinPath(path, "max_batch"), m.MaxBatch, 1, 64)
-	v.between(joinPath(path, "workers"), m.Workers, 1, 16)
+	v.between(joinPath(path, "workers"), m.Workers, 0, 16)
 	v.between(joinPath(path, "threads"), m.Threads, 0, 256)
 	if d := m.MaxWait.D(); d < 0 || d > time.Second {
 		v.add(joinPath(path, "max_wait"), "must be between 0s and 1s")
