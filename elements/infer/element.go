@@ -121,10 +121,9 @@ func (e *element) ClassInit(klass *glib.ObjectClass) {
 
 func (e *element) Constructed(obj *glib.Object) {
 	e.self = base.ToGstBaseTransform(obj)
-	// Flushing unblocks a frame waiting for its batch: without it a seek or a flush would wait
-	// for inference that nobody needs any more.
-	// Frames in flight leave before any serialized event (caps, segment, EOS, ...) passes, so
-	// that nothing overtakes them; a flush drops them.
+	// Flushing unblocks frames waiting for their batches (a seek or a flush would otherwise
+	// wait for inference nobody needs any more) and drops them. Frames in flight leave before
+	// any serialized event (caps, segment, EOS, ...) passes, so that nothing overtakes them.
 	e.self.GetStaticPad("sink").AddProbe(gst.PadProbeTypeEventFlush|gst.PadProbeTypeEventDownstream, func(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
 		ev := info.GetEvent()
 		if ev == nil {
@@ -292,12 +291,12 @@ func (e *element) SetCaps(_ *base.GstBaseTransform, incaps, _ *gst.Caps) bool {
 	return true
 }
 
-// TransformIP analyses every interval-th frame and attaches detections to every frame.
-// SubmitInputBuffer takes each frame (and the reference to it): an analysed frame is
+// SubmitInputBuffer takes each frame (and the reference to it). Every interval-th frame is
 // pre-processed here and goes to its batch from a goroutine; then the frames that are done go
-// downstream in order, waiting for the oldest while the stream already has its share of the
-// model's workers in flight (Engine.InFlightPerStream). Overriding it bypasses the in-place path (and generate_output, whose
-// v1.4.0 binding cannot return a buffer): the element pushes on its source pad itself.
+// downstream in order, each with detections, waiting for the oldest while the stream already
+// has its share of the model's workers in flight (Engine.InFlightPerStream). Overriding it
+// bypasses the in-place path (and generate_output, whose v1.4.0 binding cannot return a
+// buffer): the element pushes on its source pad itself.
 func (e *element) SubmitInputBuffer(_ *base.GstBaseTransform, _ bool, buf *gst.Buffer) gst.FlowReturn {
 	e.mu.Lock()
 	ctx, eng, pre := e.ctx, e.engine, e.pre
