@@ -275,6 +275,13 @@ func Load(dir, hash string) (*Index, error) {
 	return ix, nil
 }
 
+// sidecarTempSuffix ends the name of a sidecar being written; SidecarTempPattern matches the
+// ones a crash left behind, for whoever owns the directory to remove.
+const (
+	sidecarTempSuffix  = ".pwidx.tmp"
+	SidecarTempPattern = ".*" + sidecarTempSuffix
+)
+
 // Save writes the index as the sidecar for content hash in dir, creating dir if need be. The
 // write is atomic: a temporary file, synced, then renamed over the old sidecar, so readers see
 // the old sidecar or the new one, never half of one.
@@ -295,7 +302,7 @@ func (ix *Index) Save(dir, hash string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("index: save sidecar: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+hash+".*.tmp")
+	tmp, err := os.CreateTemp(dir, "."+hash+".*"+sidecarTempSuffix)
 	if err != nil {
 		return fmt.Errorf("index: save sidecar: %w", err)
 	}

@@ -279,10 +279,10 @@ func TestRestart(t *testing.T) {
 	other, _ := mustUpload(t, l, "other.mkv", clip(t, "o.mkv"))
 	l.Close()
 
-	// What a crash can leave: a half-received upload, half-written metadata, a video renamed
-	// into place whose metadata was never written (and its sidecar).
-	leftovers := []string{"videos/.upload-123.tmp", "videos/.meta-456.tmp", "videos/fedcba9876543210.mp4",
-		"index/fedcba9876543210" + strings.Repeat("0", 48) + ".pwidx"}
+	// What a crash can leave: a half-received upload, half-written metadata, a half-written
+	// sidecar, a video renamed into place whose metadata was never written (and its sidecar).
+	leftovers := []string{"videos/.upload-123.tmp", "videos/.meta-456.tmp", "index/." + v.SHA256 + ".789" + ".pwidx.tmp",
+		"videos/fedcba9876543210.mp4", "index/fedcba9876543210" + strings.Repeat("0", 48) + ".pwidx"}
 	for _, f := range leftovers {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte("partial"), 0o644); err != nil {
 			t.Fatal(err)

@@ -50,9 +50,9 @@ func (l *Library) videoPath(id, container string) string {
 	return filepath.Join(l.videoDir, id+containerExt(container))
 }
 
-// load reads the metadata of every stored video and tidies the directory: temporary files of
-// interrupted uploads, and video files whose upload never committed (no metadata), are
-// removed.
+// load reads the metadata of every stored video and tidies the directories: temporary files of
+// interrupted uploads and index saves, and video files whose upload never committed (no
+// metadata), are removed.
 func (l *Library) load() error {
 	entries, err := os.ReadDir(l.videoDir)
 	if err != nil {
@@ -86,6 +86,11 @@ func (l *Library) load() error {
 			continue
 		}
 		l.videos[id] = v
+	}
+	// Sidecars whose writing a crash interrupted.
+	temps, _ := filepath.Glob(filepath.Join(l.indexDir, index.SidecarTempPattern))
+	for _, t := range temps {
+		l.removeLeftover(t, "temporary file of an interrupted index save")
 	}
 	// A video file without metadata is an upload that was renamed into place but never
 	// committed, or a delete that was interrupted.
