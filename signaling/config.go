@@ -32,9 +32,11 @@ type Config struct {
 	// candidates of one viewer waiting for its offer). A client that does not read is
 	// disconnected (close code 1013) rather than buffered without end. Default 256.
 	MaxQueuedMessages int
-	// ICEServers go to the browser with each offer, so that a viewer behind NAT gathers
-	// through the same STUN and TURN servers as the server (the config's webrtc.ice_servers).
-	ICEServers []webrtc.ICEServer
+	// ICEServers gives the STUN and TURN servers that go to the browser with each offer, so
+	// that a viewer behind NAT gathers through the same servers as the server (the config's
+	// webrtc.ice_servers); called per offer, so that minted TURN credentials are fresh. Nil:
+	// none.
+	ICEServers func() []webrtc.ICEServer
 }
 
 // Defaults.

@@ -489,7 +489,7 @@ func TestCloseWaitsForEverything(t *testing.T) {
 // The configured STUN/TURN servers travel with each offer, for the browser's side.
 func TestOfferCarriesICEServers(t *testing.T) {
 	servers := []webrtc.ICEServer{{URLs: []string{"turn:turn.example.org:3478"}, Username: "pig", Credential: "weight"}}
-	e := newTestEnv(t, Config{ICEServers: servers})
+	e := newTestEnv(t, Config{ICEServers: func() []webrtc.ICEServer { return servers }})
 	c := e.dial(t, nil)
 	c.send(Message{Type: TypeJoin, Stream: "cam1"})
 	_ = c.conn.SetReadDeadline(time.Now().Add(waitFor))

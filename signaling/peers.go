@@ -18,9 +18,11 @@ type HubSource interface {
 // hub, offered to the browser by the server. Each offer also opens a DataChannel labelled
 // "detections" on which the hub sends the stream's analysed frames (fanout.DetectionsMessage).
 type PeerViewers struct {
-	API    *webrtc.API
-	Config webrtc.Configuration
-	Hubs   HubSource
+	API *webrtc.API
+	// Configuration gives each viewer's peer connection its configuration (usually
+	// peer.Config.Configuration, which mints fresh TURN credentials per call).
+	Configuration func() webrtc.Configuration
+	Hubs          HubSource
 }
 
 // Join implements Viewers.
@@ -29,7 +31,7 @@ func (pv *PeerViewers) Join(stream string, onCandidate func(*webrtc.ICECandidate
 	if !ok {
 		return nil, "", fmt.Errorf("%w: %q", ErrUnknownStream, stream)
 	}
-	pc, err := pv.API.NewPeerConnection(pv.Config)
+	pc, err := pv.API.NewPeerConnection(pv.Configuration())
 	if err != nil {
 		return nil, "", err
 	}

@@ -244,8 +244,12 @@ func (s *session) join(stream string) {
 	vw.v = v
 	s.viewers[vw.id] = vw
 
+	var servers []webrtc.ICEServer
+	if s.h.cfg.ICEServers != nil {
+		servers = s.h.cfg.ICEServers()
+	}
 	s.mu.Lock()
-	s.queueLocked(Message{Type: TypeOffer, Stream: stream, ID: vw.id, SDP: offer, ICEServers: s.h.cfg.ICEServers})
+	s.queueLocked(Message{Type: TypeOffer, Stream: stream, ID: vw.id, SDP: offer, ICEServers: servers})
 	for _, c := range vw.pending {
 		s.queueLocked(c)
 	}

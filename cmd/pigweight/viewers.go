@@ -44,9 +44,9 @@ func newViewerRoutes(manager *pipelines.Manager, cfg spec.WebRTC, log *slog.Logg
 		return nil, err
 	}
 	hubs := fanout.NewHubs(manager, log)
-	ws := signaling.NewHandler(&signaling.PeerViewers{API: api, Config: pcfg.Configuration(), Hubs: hubs},
-		signaling.Config{ICEServers: pcfg.Configuration().ICEServers}, log)
-	wh := whep.NewHandler(api, hubs, log, whep.WithConfiguration(pcfg.Configuration()))
+	ws := signaling.NewHandler(&signaling.PeerViewers{API: api, Configuration: pcfg.Configuration, Hubs: hubs},
+		signaling.Config{ICEServers: func() []webrtc.ICEServer { return pcfg.Configuration().ICEServers }}, log)
+	wh := whep.NewHandler(api, hubs, log, whep.WithConfiguration(pcfg.Configuration))
 	ctx, cancel := context.WithCancel(context.Background())
 	v := &viewerRoutes{
 		routes: []web.Route{{Pattern: "/ws", Handler: ws}, {Pattern: whep.Prefix, Handler: wh}},
@@ -92,6 +92,14 @@ func peerConfig(w spec.WebRTC) peer.Config {
 		}
 	}
 	for _, s := range w.ICEServers {
+		if s.Secret != "" {
+			ttl := s.CredentialTTL.D()
+			if ttl == 0 {
+				ttl = spec.DefaultCredentialTTL
+			}
+			c.MintedTURN = append(c.MintedTURN, peer.TURNServer{URLs: slices.Clone(s.URLs), Label: s.Username, Secret: s.Secret, TTL: ttl})
+			continue
+		}
 		server := webrtc.ICEServer{URLs: slices.Clone(s.URLs), Username: s.Username}
 		// Pion reads a non-nil Credential as given; a STUN server needs none.
 		if s.Credential != "" {

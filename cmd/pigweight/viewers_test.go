@@ -4,6 +4,7 @@ import (
 	"net"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -56,6 +57,13 @@ func TestPeerConfig(t *testing.T) {
 			peer.Config{IncludeLoopback: true, AllowedIPs: ips("127.0.0.1", "10.0.0.2")}},
 		{"stun with a username only", spec.WebRTC{ICEServers: []spec.ICEServer{{URLs: stun.URLs, Username: "u"}}},
 			peer.Config{ICEServers: []webrtc.ICEServer{{URLs: stun.URLs, Username: "u"}}}},
+		{"turn with a secret", spec.WebRTC{ICEServers: []spec.ICEServer{
+			{URLs: turn.URLs, Username: "pen-a", Secret: "shared", CredentialTTL: spec.Duration(time.Hour)},
+			{URLs: turn.URLs, Secret: "shared"},
+		}}, peer.Config{MintedTURN: []peer.TURNServer{
+			{URLs: turn.URLs, Label: "pen-a", Secret: "shared", TTL: time.Hour},
+			{URLs: turn.URLs, Secret: "shared", TTL: spec.DefaultCredentialTTL},
+		}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -62,6 +62,9 @@ func DefaultModel() Model {
 	}
 }
 
+// DefaultCredentialTTL is an ICE server's CredentialTTL when it is not set.
+const DefaultCredentialTTL = 24 * time.Hour
+
 // Bounds of an encoded output's bitrate, in kbit/s.
 const (
 	DefaultMinBitrateKbps = 300

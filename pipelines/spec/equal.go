@@ -47,6 +47,7 @@ func (w WebRTC) Equal(x WebRTC) bool {
 		slices.Equal(w.NAT1To1IPs, x.NAT1To1IPs) &&
 		slices.Equal(w.LocalIPs, x.LocalIPs) &&
 		slices.EqualFunc(w.ICEServers, x.ICEServers, func(a, b ICEServer) bool {
-			return slices.Equal(a.URLs, b.URLs) && a.Username == b.Username && a.Credential == b.Credential
+			return slices.Equal(a.URLs, b.URLs) && a.Username == b.Username && a.Credential == b.Credential &&
+				a.Secret == b.Secret && a.CredentialTTL == b.CredentialTTL
 		})
 }

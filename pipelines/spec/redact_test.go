@@ -74,16 +74,17 @@ func FuzzRedactURI(f *testing.F) {
 	})
 }
 
-// TestConfigJSONHidesSecrets: the API token and the TURN credential have no JSON form, so
+// TestConfigJSONHidesSecrets: the API token, the TURN credential and secret have no JSON form, so
 // whatever shows a Config as JSON cannot show them; the rest of the ICE server still shows.
 func TestConfigJSONHidesSecrets(t *testing.T) {
 	c := validConfig()
 	c.Server.APIToken = "api-s3cret"
+	c.WebRTC.ICEServers = append(c.WebRTC.ICEServers, ICEServer{URLs: []string{"turns:turn.example.org"}, Secret: "rest-s3cret"})
 	b, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"api-s3cret", c.WebRTC.ICEServers[1].Credential} {
+	for _, secret := range []string{"api-s3cret", c.WebRTC.ICEServers[1].Credential, "rest-s3cret"} {
 		if strings.Contains(string(b), secret) {
 			t.Errorf("JSON holds the secret %q: %s", secret, b)
 		}

@@ -201,7 +201,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown in webrtc", "webrtc:\n  stun: x\n",
 			[]string{"2 webrtc.stun: unknown field (known: loopback, udp_ports, nat_1to1_ips, local_ips, ice_servers)"}},
 		{"unknown in an ice server", "webrtc:\n  ice_servers:\n    - urls: [stun:a]\n      password: x\n",
-			[]string{"4 webrtc.ice_servers[0].password: unknown field (known: urls, username, credential)"}},
+			[]string{"4 webrtc.ice_servers[0].password: unknown field (known: urls, username, credential, secret, credential_ttl)"}},
 		{"udp_ports one value", "webrtc:\n  udp_ports: [50000]\n",
 			[]string{"2 webrtc.udp_ports: must be a list of exactly 2 values"}},
 		{"udp_ports string", "webrtc:\n  udp_ports: 50000-50100\n",
@@ -359,7 +359,7 @@ webrtc:
 		`5 webrtc.nat_1to1_ips[2]: must be an IPv4 address: viewers are served over IPv4 only (got "2001:db8::7")`,
 		"6 webrtc.local_ips[0]: a loopback address needs loopback: true",
 		"8 webrtc.ice_servers[0].urls[0]: must start with stun:, stuns:, turn: or turns:",
-		"9 webrtc.ice_servers[1].credential: required for a turn: or turns: URL",
+		"9 webrtc.ice_servers[1].credential: required for a turn: or turns: URL (or give a secret)",
 		"11 webrtc.ice_servers[1].urls[1]: the only query a turn: URL takes is ?transport=udp or ?transport=tcp",
 		"13 webrtc.ice_servers[2].urls: required: one or more stun:, stuns:, turn: or turns: URLs",
 	}

@@ -55,11 +55,19 @@ type ICEServer struct {
 	// URLs are stun:, stuns:, turn: or turns: URLs of one server (RFC 7064, RFC 7065), e.g.
 	// stun:stun.example.org:3478 or turn:turn.example.org:3478?transport=udp.
 	URLs []string `yaml:"urls" json:"urls"`
-	// Username and Credential log in to a TURN server; both are required for turn: and
-	// turns: URLs. Credential is usually given as ${NAME} so the secret stays out of the file,
-	// and it is never shown: it has no JSON form and Validate never quotes it.
+	// Username and Credential log in to a TURN server: turn: and turns: URLs need both, or a
+	// Secret. Credential is usually given as ${NAME} so the secret stays out of the file, and
+	// it is never shown: it has no JSON form and Validate never quotes it.
 	Username   string `yaml:"username" json:"username"`
 	Credential string `yaml:"credential" json:"-"`
+	// Secret, in place of a Credential, is the TURN server's shared secret (coturn's
+	// static-auth-secret, the TURN REST API): every connection then gets a credential of its
+	// own that expires after CredentialTTL, so a viewer's page holds nothing that works for
+	// good. Username, if given, is added to the minted usernames. Never shown, like Credential.
+	Secret string `yaml:"secret" json:"-"`
+	// CredentialTTL is how long a credential minted from Secret stays valid (TURN checks it at
+	// every allocation refresh, so it bounds a session's length too). Default 24h.
+	CredentialTTL Duration `yaml:"credential_ttl" json:"credential_ttl"`
 }
 
 // Model describes one ONNX model the inference element can load.

@@ -200,15 +200,27 @@ func (v *validator) iceServer(path string, s *ICEServer) {
 			turn = true
 		}
 	}
-	if turn {
+	switch {
+	case !turn:
+		if s.Secret != "" {
+			v.add(at("secret"), "only for turn: or turns: URLs")
+		}
+	case s.Secret != "":
+		if s.Credential != "" {
+			v.add(at("credential"), "give a credential or a secret, not both")
+		}
+	default:
 		// Pion refuses a TURN server without them when every connection starts; saying so
 		// now names the field.
 		if s.Username == "" {
-			v.add(at("username"), "required for a turn: or turns: URL")
+			v.add(at("username"), "required for a turn: or turns: URL (or give a secret)")
 		}
 		if s.Credential == "" {
-			v.add(at("credential"), "required for a turn: or turns: URL")
+			v.add(at("credential"), "required for a turn: or turns: URL (or give a secret)")
 		}
+	}
+	if d := s.CredentialTTL.D(); d != 0 && (s.Secret == "" || d < time.Minute || d > 30*24*time.Hour) {
+		v.add(at("credential_ttl"), "only with a secret, between 1m and 720h")
 	}
 }
 

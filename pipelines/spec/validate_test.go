@@ -129,6 +129,17 @@ func TestConfigValidate(t *testing.T) {
 		{"stun ipv6 literal", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stun:[2001:db8::1]:3478"} }, "", ""},
 		{"stuns", func(c *Config) { c.WebRTC.ICEServers[0].URLs = []string{"stuns:stun.example.org:5349"} }, "", ""},
 		{"stun with credentials", func(c *Config) { c.WebRTC.ICEServers[0].Username, c.WebRTC.ICEServers[0].Credential = "u", "p" }, "", ""},
+		{"turn with a secret", func(c *Config) {
+			c.WebRTC.ICEServers[1].Username, c.WebRTC.ICEServers[1].Credential, c.WebRTC.ICEServers[1].Secret = "", "", "shared"
+			c.WebRTC.ICEServers[1].CredentialTTL = Duration(time.Hour)
+		}, "", ""},
+		{"turn with a secret and a credential", func(c *Config) { c.WebRTC.ICEServers[1].Secret = "shared" }, "webrtc.ice_servers[1].credential", "give a credential or a secret, not both"},
+		{"stun with a secret", func(c *Config) { c.WebRTC.ICEServers[0].Secret = "shared" }, "webrtc.ice_servers[0].secret", "only for turn: or turns: URLs"},
+		{"credential ttl without a secret", func(c *Config) { c.WebRTC.ICEServers[1].CredentialTTL = Duration(time.Hour) }, "webrtc.ice_servers[1].credential_ttl", "only with a secret"},
+		{"credential ttl too short", func(c *Config) {
+			c.WebRTC.ICEServers[1].Credential, c.WebRTC.ICEServers[1].Secret = "", "shared"
+			c.WebRTC.ICEServers[1].CredentialTTL = Duration(time.Second)
+		}, "webrtc.ice_servers[1].credential_ttl", "between 1m and 720h"},
 		{"turn urls", func(c *Config) {
 			c.WebRTC.ICEServers[1].URLs = []string{"turn:turn.example.org", "turn:turn.example.org:3478?transport=tcp", "turns:turn.example.org:5349?transport=tcp"}
 		}, "", ""},
@@ -148,12 +159,12 @@ func TestConfigValidate(t *testing.T) {
 			c.WebRTC.ICEServers[1].URLs = []string{"turn:turn.example.org?transport=udp&x=1"}
 		}, "webrtc.ice_servers[1].urls[0]", "?transport=udp or ?transport=tcp"},
 		{"turn credentials in url", func(c *Config) { c.WebRTC.ICEServers[1].URLs = []string{"turn:pigweight:pw@turn.example.org"} }, "webrtc.ice_servers[1].urls[0]", "give them as username and credential"},
-		{"turn without username", func(c *Config) { c.WebRTC.ICEServers[1].Username = "" }, "webrtc.ice_servers[1].username", "required for a turn: or turns: URL"},
-		{"turn without credential", func(c *Config) { c.WebRTC.ICEServers[1].Credential = "" }, "webrtc.ice_servers[1].credential", "required for a turn: or turns: URL"},
+		{"turn without username", func(c *Config) { c.WebRTC.ICEServers[1].Username = "" }, "webrtc.ice_servers[1].username", "required for a turn: or turns: URL (or give a secret)"},
+		{"turn without credential", func(c *Config) { c.WebRTC.ICEServers[1].Credential = "" }, "webrtc.ice_servers[1].credential", "required for a turn: or turns: URL (or give a secret)"},
 		{"turns among stun urls", func(c *Config) {
 			c.WebRTC.ICEServers[0].URLs = append(c.WebRTC.ICEServers[0].URLs, "turns:turn.example.org")
 			c.WebRTC.ICEServers[0].Username = "pigweight"
-		}, "webrtc.ice_servers[0].credential", "required for a turn: or turns: URL"},
+		}, "webrtc.ice_servers[0].credential", "required for a turn: or turns: URL (or give a secret)"},
 
 		// models
 		{"model name with dot", func(c *Config) { c.Models[0].Name = "yolo.v8-seg_n"; c.Pipelines[2].Inference.Model = "yolo.v8-seg_n" }, "", ""},

@@ -15,10 +15,15 @@
 package peer
 
 import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -55,6 +60,8 @@ type Config struct {
 	// ICEServers are STUN and TURN servers for viewers behind NAT. They are not part of the
 	// API: they go into each connection's webrtc.Configuration, see Configuration.
 	ICEServers []webrtc.ICEServer
+	// MintedTURN are TURN servers whose credentials Configuration mints from a shared secret.
+	MintedTURN []TURNServer
 	// NAT1To1IPs replace the host candidates' addresses with these public IPs: for a server
 	// behind a 1:1 NAT (a cloud VM's elastic IP) that knows its public address.
 	NAT1To1IPs []string
@@ -69,10 +76,41 @@ func DefaultConfig() Config {
 	return Config{IncludeLoopback: true}
 }
 
+// TURNServer is a TURN server that shares a secret with pigweight instead of a password (the
+// TURN REST API, coturn's use-auth-secret): each connection gets a username that carries its
+// expiry time and, as its password, the HMAC-SHA1 of that username under the secret, which the
+// TURN server checks without a list of users.
+type TURNServer struct {
+	URLs []string
+	// Label, when set, follows the expiry time in the username ("1700000000:label").
+	Label  string
+	Secret string
+	TTL    time.Duration
+}
+
+// credential mints a username and password valid until expires.
+func (t TURNServer) credential(expires time.Time) (username, password string) {
+	username = strconv.FormatInt(expires.Unix(), 10)
+	if t.Label != "" {
+		username += ":" + t.Label
+	}
+	mac := hmac.New(sha1.New, []byte(t.Secret))
+	mac.Write([]byte(username))
+	return username, base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
 // Configuration is the webrtc.Configuration for one peer connection made with this config's
-// API: the settings that Pion keeps per connection rather than per API.
+// API: the settings that Pion keeps per connection rather than per API. Each call mints fresh
+// credentials for the MintedTURN servers.
 func (c Config) Configuration() webrtc.Configuration {
-	return webrtc.Configuration{ICEServers: slices.Clone(c.ICEServers)}
+	servers := slices.Clone(c.ICEServers)
+	now := time.Now()
+	for _, t := range c.MintedTURN {
+		username, password := t.credential(now.Add(t.TTL))
+		servers = append(servers, webrtc.ICEServer{URLs: slices.Clone(t.URLs), Username: username,
+			Credential: password, CredentialType: webrtc.ICECredentialTypePassword})
+	}
+	return webrtc.Configuration{ICEServers: servers}
 }
 
 // Validate reports the first setting NewAPI cannot use.
@@ -93,6 +131,11 @@ func (c Config) Validate() error {
 	for i, s := range c.ICEServers {
 		if len(s.URLs) == 0 {
 			return fmt.Errorf("%w: ice server %d has no URLs", ErrConfig, i)
+		}
+	}
+	for i, t := range c.MintedTURN {
+		if len(t.URLs) == 0 || t.Secret == "" || t.TTL <= 0 {
+			return fmt.Errorf("%w: minted TURN server %d needs URLs, a secret and a positive TTL", ErrConfig, i)
 		}
 	}
 	return nil

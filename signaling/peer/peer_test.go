@@ -273,3 +273,39 @@ func TestConfigurationCopiesServers(t *testing.T) {
 		t.Error("Configuration shares its servers with the Config")
 	}
 }
+
+// A minted TURN credential is the TURN REST API's: the username carries the expiry time (and
+// the label), the password is base64(HMAC-SHA1(secret, username)). The expected password was
+// computed apart from this code (Python's hmac).
+func TestMintedTURNCredential(t *testing.T) {
+	server := TURNServer{URLs: []string{"turn:turn.example.org"}, Label: "pigweight", Secret: "north-pen"}
+	if u, p := server.credential(time.Unix(1700000000, 0)); u != "1700000000:pigweight" || p != "mNHwBxpTdXwGYdI/4m7DwjTmitE=" {
+		t.Errorf("credential = %q, %q", u, p)
+	}
+	server.Label = ""
+	if u, p := server.credential(time.Unix(1700000000, 0)); u != "1700000000" || p != "CE5R83BLFJIcb5HhttKpbO35mig=" {
+		t.Errorf("credential without a label = %q, %q", u, p)
+	}
+
+	server.TTL = time.Hour
+	cfg := Config{ICEServers: []webrtc.ICEServer{{URLs: []string{"stun:stun.example.net"}}}, MintedTURN: []TURNServer{server}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	got := cfg.Configuration().ICEServers
+	if len(got) != 2 || got[0].URLs[0] != "stun:stun.example.net" || got[1].URLs[0] != "turn:turn.example.org" {
+		t.Fatalf("ICE servers %+v", got)
+	}
+	expires, err := strconv.ParseInt(got[1].Username, 10, 64)
+	if err != nil || expires < before.Add(time.Hour).Unix() || expires > time.Now().Add(time.Hour).Unix() {
+		t.Errorf("username %q: want the expiry an hour from now", got[1].Username)
+	}
+	if _, want := server.credential(time.Unix(expires, 0)); got[1].Credential != want || got[1].CredentialType != webrtc.ICECredentialTypePassword {
+		t.Errorf("credential %v (%v), want %q", got[1].Credential, got[1].CredentialType, want)
+	}
+	cfg.MintedTURN[0].Secret = ""
+	if err := cfg.Validate(); err == nil {
+		t.Error("a minted TURN server without a secret passed validation")
+	}
+}

@@ -11,7 +11,7 @@
 // "/whep/", so mount it on that subtree of the server's mux:
 //
 //	api, _ := peer.NewAPI(cfg)
-//	h := whep.NewHandler(api, streams, log, whep.WithConfiguration(cfg.Configuration()))
+//	h := whep.NewHandler(api, streams, log, whep.WithConfiguration(cfg.Configuration))
 //	mux.Handle(whep.Prefix, h)
 //	defer h.Close() // after the HTTP server has shut down
 //
@@ -62,10 +62,11 @@ type Streams interface {
 // Option changes a Handler's defaults.
 type Option func(*Handler)
 
-// WithConfiguration sets the configuration of every session's peer connection (ICE servers,
-// usually peer.Config.Configuration()). Its STUN and TURN servers are also offered to the
-// player in Link headers, as draft-ietf-wish-whep describes.
-func WithConfiguration(c webrtc.Configuration) Option {
+// WithConfiguration sets what gives every session's peer connection its configuration (ICE
+// servers; usually peer.Config.Configuration, called per session so that minted TURN
+// credentials are fresh). Its STUN and TURN servers are also offered to the player in Link
+// headers, as draft-ietf-wish-whep describes.
+func WithConfiguration(c func() webrtc.Configuration) Option {
 	return func(h *Handler) { h.config = c }
 }
 
@@ -83,7 +84,7 @@ type Handler struct {
 	api            *webrtc.API
 	streams        Streams
 	log            *slog.Logger
-	config         webrtc.Configuration
+	config         func() webrtc.Configuration
 	gatherTimeout  time.Duration
 	connectTimeout time.Duration
 
@@ -214,7 +215,8 @@ func (h *Handler) offer(w http.ResponseWriter, r *http.Request, stream string) {
 		return
 	}
 
-	s, answer, err := h.open(r.Context(), hub, offer)
+	config := h.configuration()
+	s, answer, err := h.open(r.Context(), hub, offer, config)
 	switch {
 	case errors.Is(err, errClosed):
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
@@ -234,7 +236,7 @@ func (h *Handler) offer(w http.ResponseWriter, r *http.Request, stream string) {
 		http.Error(w, "the session could not start", http.StatusInternalServerError)
 		return
 	}
-	for _, link := range iceServerLinks(h.config.ICEServers) {
+	for _, link := range iceServerLinks(config.ICEServers) {
 		w.Header().Add("Link", link)
 	}
 	w.Header().Set("Location", Prefix+url.PathEscape(stream)+"/"+s.id)
@@ -280,10 +282,18 @@ type session struct {
 	finished  chan struct{} // closed when torn down
 }
 
+// configuration is the configuration of one new session's peer connection.
+func (h *Handler) configuration() webrtc.Configuration {
+	if h.config == nil {
+		return webrtc.Configuration{}
+	}
+	return h.config()
+}
+
 // open creates the session's peer connection and viewer, applies the offer and returns the
 // answer with every candidate gathered. On success the session is registered and watched.
-func (h *Handler) open(ctx context.Context, hub *fanout.Hub, offer webrtc.SessionDescription) (*session, string, error) {
-	pc, err := h.api.NewPeerConnection(h.config)
+func (h *Handler) open(ctx context.Context, hub *fanout.Hub, offer webrtc.SessionDescription, config webrtc.Configuration) (*session, string, error) {
+	pc, err := h.api.NewPeerConnection(config)
 	if err != nil {
 		return nil, "", fmt.Errorf("peer connection: %w", err)
 	}

@@ -2,6 +2,7 @@ package whep
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,7 +158,8 @@ type play struct {
 	answered time.Time
 }
 
-func (e *env) play(t *testing.T) *play {
+// newPlayer makes a Pion player (closed when the test ends) and its offer.
+func newPlayer(t *testing.T) (*fanouttest.Client, string) {
 	t.Helper()
 	api, err := fanouttest.NewAPI()
 	if err != nil {
@@ -173,6 +176,12 @@ func (e *env) play(t *testing.T) *play {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return client, offer
+}
+
+func (e *env) play(t *testing.T) *play {
+	t.Helper()
+	client, offer := newPlayer(t)
 	posted := time.Now()
 	resp := request(t, http.MethodPost, e.url("/whep/pen1"), "application/sdp", strings.NewReader(offer))
 	answer, err := io.ReadAll(resp.Body)
@@ -454,5 +463,31 @@ func TestICEServerLinks(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("links\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Each session's peer connection and Link headers come from a configuration made for that
+// session, so that TURN credentials minted per call are fresh for every player.
+func TestConfigurationPerSession(t *testing.T) {
+	var calls atomic.Int32
+	e := newEnv(t, WithTimeouts(300*time.Millisecond, 30*time.Second), WithConfiguration(func() webrtc.Configuration {
+		n := calls.Add(1)
+		return webrtc.Configuration{ICEServers: []webrtc.ICEServer{{URLs: []string{"stun:127.0.0.1:9"},
+			Username: fmt.Sprintf("viewer-%d", n), Credential: "c", CredentialType: webrtc.ICECredentialTypePassword}}}
+	}))
+	for i := 1; i <= 2; i++ {
+		_, offer := newPlayer(t)
+		resp := request(t, http.MethodPost, e.url("/whep/pen1"), "application/sdp", strings.NewReader(offer))
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST %d: %s", i, resp.Status)
+		}
+		want := fmt.Sprintf(`username="viewer-%d"`, i)
+		if links := resp.Header.Values("Link"); len(links) != 1 || !strings.Contains(links[0], want) {
+			t.Errorf("session %d: Link headers %q, want one with %s", i, links, want)
+		}
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("configuration made %d times for 2 sessions", n)
 	}
 }
