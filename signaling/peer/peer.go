@@ -70,6 +70,9 @@ type Config struct {
 	AllowedIPs []net.IP
 }
 
+// loopbackIPv4 is the loopback address candidates are gathered on.
+const loopbackIPv4 = "127.0.0.1"
+
 // DefaultConfig serves loopback and every LAN address: what `pigweight serve` uses unless
 // told otherwise.
 func DefaultConfig() Config {
@@ -227,10 +230,21 @@ func newSettingEngine(cfg Config) (webrtc.SettingEngine, error) {
 	}
 	if len(cfg.NAT1To1IPs) > 0 {
 		// Unspecified mode: host candidates are replaced, which is what a 1:1 NAT needs.
-		err := s.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+		rules := []webrtc.ICEAddressRewriteRule{{
 			External:        slices.Clone(cfg.NAT1To1IPs),
 			AsCandidateType: webrtc.ICECandidateTypeHost,
-		})
+		}}
+		if cfg.IncludeLoopback {
+			// The catch-all rule would rewrite the loopback candidate too, and a browser on
+			// the server's own machine would be offered only the public address. A rule for
+			// that local address wins over the catch-all: loopback stays loopback.
+			rules = append(rules, webrtc.ICEAddressRewriteRule{
+				External:        []string{loopbackIPv4},
+				Local:           loopbackIPv4,
+				AsCandidateType: webrtc.ICECandidateTypeHost,
+			})
+		}
+		err := s.SetICEAddressRewriteRules(rules...)
 		if err != nil {
 			return s, fmt.Errorf("%w: nat 1:1: %w", ErrConfig, err)
 		}

@@ -145,15 +145,6 @@ func TestCandidates(t *testing.T) {
 				}
 			},
 		},
-		{
-			name: "nat 1:1",
-			cfg:  Config{IncludeLoopback: true, AllowedIPs: loopback, NAT1To1IPs: []string{"203.0.113.7"}},
-			check: func(t *testing.T, c candidate) {
-				if c.ip != "203.0.113.7" {
-					t.Errorf("candidate %+v, want the public address 203.0.113.7", c)
-				}
-			},
-		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,6 +160,42 @@ func TestCandidates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// With NAT 1:1, every local address is announced as the public one except loopback, which a
+// browser on the server's own machine needs as it is.
+func TestNAT1To1KeepsLoopback(t *testing.T) {
+	cands := candidates(t, offer(t, Config{IncludeLoopback: true, NAT1To1IPs: []string{"203.0.113.7"}}).MediaDescriptions[0])
+	seen := map[string]bool{}
+	for _, c := range cands {
+		if c.ip != "127.0.0.1" && c.ip != "203.0.113.7" {
+			t.Errorf("candidate %+v, want 127.0.0.1 or the public address 203.0.113.7", c)
+		}
+		seen[c.ip] = true
+	}
+	if !seen["127.0.0.1"] {
+		t.Errorf("no loopback candidate among %+v", cands)
+	}
+	if hasNonLoopbackIPv4(t) && !seen["203.0.113.7"] {
+		t.Errorf("this machine has a LAN address, but no candidate announces the public one: %+v", cands)
+	}
+}
+
+// hasNonLoopbackIPv4 reports whether an interface that is up has an IPv4 address other than
+// loopback, which ICE gathers on.
+func hasNonLoopbackIPv4(t *testing.T) bool {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && ipn.IP.To4() != nil && !ipn.IP.IsLoopback() {
+			return true
+		}
+	}
+	t.Log("no LAN address here: only loopback is checked")
+	return false
 }
 
 // TestConnect connects two connections from the API over loopback: the settings suffice for
