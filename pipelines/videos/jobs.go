@@ -22,10 +22,12 @@ const (
 	// MaxPendingJobs is the most jobs queued or running at once; StartJob refuses more with
 	// ErrTooManyJobs.
 	MaxPendingJobs = 64
-	// KeepJobs is how many finished jobs, with their results, are kept in memory; the oldest
-	// is forgotten when another finishes. Results are not written to disk: fetch them (or the
-	// CSV) when the job is done.
-	KeepJobs = 100
+	// KeepJobs is how many finished jobs, with their results, are kept in memory, and
+	// KeepJobFrames how many frames of results they may hold together (a frame's result is a
+	// few hundred bytes): the oldest are forgotten when another finishes, the newest always
+	// kept. Results are not written to disk: fetch them (or the CSV) when the job is done.
+	KeepJobs      = 100
+	KeepJobFrames = 1_000_000
 )
 
 // LastFrame as JobRequest.To means the video's last frame.
@@ -249,8 +251,8 @@ func (l *Library) runJob(j *job) {
 	l.mu.Unlock()
 }
 
-// finishLocked records how j ended, releases its video and keeps at most KeepJobs finished
-// jobs. The caller holds l.mu.
+// finishLocked records how j ended, releases its video and keeps the finished jobs within
+// KeepJobs and KeepJobFrames. The caller holds l.mu.
 func (l *Library) finishLocked(j *job, err error) {
 	now := time.Now().UTC()
 	switch {
@@ -269,16 +271,28 @@ func (l *Library) finishLocked(j *job, err error) {
 	j.v.users.Done()
 	j.v, j.an = nil, nil
 	l.finished = append(l.finished, j)
-	for len(l.finished) > KeepJobs {
-		delete(l.jobs, l.finished[0].id)
-		l.finished[0] = nil
-		l.finished = l.finished[1:]
-	}
+	l.forgetOldJobsLocked(KeepJobs, KeepJobFrames)
 	if j.state == JobFailed {
 		l.log.Warn("job failed", "job", j.id, "video", j.video, "frames_done", len(j.results), "err", err)
 	} else {
 		l.log.Info("job finished", "job", j.id, "video", j.video, "state", j.state, "frames_done", len(j.results),
 			"took", now.Sub(j.created).Round(time.Millisecond))
+	}
+}
+
+// forgetOldJobsLocked forgets the oldest finished jobs until at most maxJobs remain holding at
+// most maxFrames results together; the newest stays whatever its size. The caller holds l.mu.
+func (l *Library) forgetOldJobsLocked(maxJobs, maxFrames int) {
+	frames := 0
+	for _, j := range l.finished {
+		frames += len(j.results)
+	}
+	for len(l.finished) > 1 && (len(l.finished) > maxJobs || frames > maxFrames) {
+		oldest := l.finished[0]
+		frames -= len(oldest.results)
+		delete(l.jobs, oldest.id)
+		l.finished[0] = nil
+		l.finished = l.finished[1:]
 	}
 }
 

@@ -115,7 +115,7 @@ type Library struct {
 	jobs     map[string]*job
 	queue    []*job // queued jobs, oldest first: they run in this order
 	running  int    // jobs running, at most Config.JobWorkers
-	finished []*job // finished jobs, oldest first, at most KeepJobs
+	finished []*job // finished jobs, oldest first, within KeepJobs and KeepJobFrames
 }
 
 // video is a stored video.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -589,4 +590,43 @@ func FuzzSniff(f *testing.F) {
 			t.Errorf("sniff accepted %q", head)
 		}
 	})
+}
+
+// Finished jobs are forgotten oldest first once there are too many or their results together
+// are too large; the newest stays even when it alone is over the frame limit.
+func TestOldJobsForgotten(t *testing.T) {
+	l := newLibrary(t, t.TempDir(), newFakeSource(), 0)
+	finish := func(id string, frames int) {
+		j := &job{id: id, state: JobDone, cancel: func() {}, results: make([]FrameResult, frames)}
+		l.jobs[id] = j
+		l.finished = append(l.finished, j)
+	}
+	kept := func() []string {
+		var ids []string
+		for _, j := range l.finished {
+			if _, ok := l.jobs[j.id]; !ok {
+				t.Errorf("job %s kept in the list but not by id", j.id)
+			}
+			ids = append(ids, j.id)
+		}
+		return ids
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, frames := range []int{10, 20, 30} {
+		finish(strconv.Itoa(i), frames)
+		l.forgetOldJobsLocked(2, 45)
+	}
+	if got := kept(); !slices.Equal(got, []string{"2"}) {
+		// 2 jobs at most: "0" goes; then 20+30 > 45: "1" goes too.
+		t.Errorf("kept %v, want [2]", got)
+	}
+	finish("big", 100)
+	l.forgetOldJobsLocked(2, 45)
+	if got := kept(); !slices.Equal(got, []string{"big"}) {
+		t.Errorf("kept %v, want only the newest, over the limit as it is", got)
+	}
+	if _, ok := l.jobs["0"]; ok {
+		t.Error("a forgotten job is still found by id")
+	}
 }
