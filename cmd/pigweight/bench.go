@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/go-gst/go-gst/gst"
+	"github.com/pigweight/pigweight/elements/batch"
 	"github.com/pigweight/pigweight/elements/infer"
 	"github.com/pigweight/pigweight/elements/model"
 	"github.com/pigweight/pigweight/pipelines"
@@ -86,7 +87,7 @@ const overload = 1.25
 // stream has at most one frame in flight, and with several workers the batcher shares the
 // streams out among them.
 func effectiveBatch(maxBatch, streams, workers int) int {
-	return min(maxBatch, (streams+workers-1)/workers)
+	return min(maxBatch, batch.Share(streams, workers))
 }
 
 // offeredFPS is the frame rate each of streams streams gets so that together they offer

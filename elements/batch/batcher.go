@@ -345,11 +345,15 @@ func (b *Batcher[In, Out]) complete(n int) bool {
 	return n >= b.target || (b.sources > 0 && (n >= b.share() || n >= b.sources-b.inBatch))
 }
 
-// share is each worker's part of the known sources. With several workers a batch goes once it
-// holds its share, so that the workers run side by side instead of one batch of every stream
-// running while the others idle. Called with mu held.
-func (b *Batcher[In, Out]) share() int {
-	return (b.sources + b.cfg.Workers - 1) / b.cfg.Workers
+// share is each worker's part of the known sources (see Share). Called with mu held.
+func (b *Batcher[In, Out]) share() int { return Share(b.sources, b.cfg.Workers) }
+
+// Share is how many of sources submitters' items one of workers workers takes into a batch
+// (below the target size): with several workers a batch goes once it holds its share, so that
+// the workers run side by side instead of one batch of every stream running while the others
+// idle.
+func Share(sources, workers int) int {
+	return (sources + workers - 1) / max(workers, 1)
 }
 
 // batchSize is how many items a worker takes: the target, and with several workers and known
