@@ -487,7 +487,8 @@ func (b *bench) raw(ctx context.Context, size int, res *benchResults) (rawResult
 	fill := func(i int, dst []float32) { copy(dst, images[i]) }
 	keep := func(int, []float32) {}
 	ignore := func(model.Outputs) error { return nil }
-	// Every concurrent run holds its own tensors: fill as many sets as the loops will use.
+	// Runs side by side each hold tensors of their own: fill those these first runs take. A set
+	// made later starts zeroed, which costs ONNX Runtime the same time.
 	var wg sync.WaitGroup
 	errs := make([]error, f.workers)
 	for w := range f.workers {
