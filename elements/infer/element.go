@@ -85,15 +85,31 @@ type element struct {
 	// informed.
 	qmu      sync.Mutex
 	inFlight []*inFlightFrame
+	// analysed is signalled whenever one of this element's analyses finishes.
+	analysed chan struct{}
 }
 
 // inFlightFrame is a frame between its arrival and its push downstream.
 type inFlightFrame struct {
 	buf   *gst.Buffer // the reference submit_input_buffer handed over
 	frame model.Frame // format and size; planes are set again when it is drawn into
-	// result delivers the analysis; nil for a frame that is not analysed (interval), which
-	// carries the last analysed frame's detections.
-	result chan analysis
+	// done is closed once res holds the frame's analysis; nil for a frame that is not
+	// analysed (interval), which carries the last analysed frame's detections.
+	done chan struct{}
+	res  analysis
+}
+
+// finished reports whether the frame needs nothing more before it is pushed.
+func (f *inFlightFrame) finished() bool {
+	if f.done == nil {
+		return true
+	}
+	select {
+	case <-f.done:
+		return true
+	default:
+		return false
+	}
 }
 
 type analysis struct {
@@ -104,6 +120,7 @@ type analysis struct {
 func (e *element) New() glib.GoObjectSubclass {
 	el := &element{}
 	el.interval.Store(1)
+	el.analysed = make(chan struct{}, 1)
 	el.ctx, el.cancel = context.WithCancel(context.Background())
 	return el
 }
@@ -293,8 +310,8 @@ func (e *element) SetCaps(_ *base.GstBaseTransform, incaps, _ *gst.Caps) bool {
 
 // SubmitInputBuffer takes each frame (and the reference to it). Every interval-th frame is
 // pre-processed here and goes to its batch from a goroutine; then the frames that are done go
-// downstream in order, each with detections, waiting for the oldest while the stream already
-// has its share of the model's workers in flight (Engine.InFlightPerStream). Overriding it
+// downstream in order, each with detections, waiting while the stream already has its share of
+// the model's workers busy (Engine.InFlightPerStream). Overriding it
 // bypasses the in-place path (and generate_output, whose v1.4.0 binding cannot return a
 // buffer): the element pushes on its source pad itself.
 func (e *element) SubmitInputBuffer(_ *base.GstBaseTransform, _ bool, buf *gst.Buffer) gst.FlowReturn {
@@ -326,10 +343,14 @@ func (e *element) SubmitInputBuffer(_ *base.GstBaseTransform, _ bool, buf *gst.B
 		if e.job.Load() {
 			prio = batch.PriorityJob
 		}
-		f.result = make(chan analysis, 1)
+		f.done = make(chan struct{})
 		go func() {
-			dets, err := eng.Infer(ctx, prepared, prio)
-			f.result <- analysis{dets, err}
+			f.res.dets, f.res.err = eng.Infer(ctx, prepared, prio)
+			close(f.done)
+			select {
+			case e.analysed <- struct{}{}:
+			default: // a wake-up is pending already; the waiter looks at every frame
+			}
 		}()
 	}
 	e.qmu.Lock()
@@ -338,33 +359,43 @@ func (e *element) SubmitInputBuffer(_ *base.GstBaseTransform, _ bool, buf *gst.B
 	return e.pushInFlight(ctx, window)
 }
 
-// pushInFlight pushes the frames in flight that are done, oldest first, and waits for the oldest
-// while window or more are in flight (window 1: until none is).
+// pushInFlight pushes the finished frames at the head, oldest first, and waits for analyses
+// to finish while window or more are unfinished (window 1: until every frame is pushed). It
+// waits for any analysis, not the oldest: batches finish out of order, and a worker that is
+// done first should get the next frame at once. Finished frames behind an unfinished one count
+// too, up to twice the window, so that a slow frame cannot pile up decoded frames behind it.
 func (e *element) pushInFlight(ctx context.Context, window int) gst.FlowReturn {
 	for {
+		if ret := e.pushFinished(ctx); ret != gst.FlowOK {
+			return ret
+		}
 		e.qmu.Lock()
-		if len(e.inFlight) == 0 {
+		held, unfinished := len(e.inFlight), 0
+		for _, f := range e.inFlight {
+			if !f.finished() {
+				unfinished++
+			}
+		}
+		e.qmu.Unlock()
+		if unfinished < window && held < 2*window {
+			return gst.FlowOK
+		}
+		<-e.analysed // Infer returns at once when ctx ends (flush, stop)
+	}
+}
+
+// pushFinished pushes frames from the head while they are finished.
+func (e *element) pushFinished(ctx context.Context) gst.FlowReturn {
+	for {
+		e.qmu.Lock()
+		if len(e.inFlight) == 0 || !e.inFlight[0].finished() {
 			e.qmu.Unlock()
 			return gst.FlowOK
 		}
-		f, held := e.inFlight[0], len(e.inFlight)
-		e.qmu.Unlock()
-		var res analysis
-		if f.result != nil {
-			if held < window {
-				select {
-				case res = <-f.result:
-				default:
-					return gst.FlowOK // still running, and there is room for more
-				}
-			} else {
-				res = <-f.result // Infer returns at once when ctx ends (flush, stop)
-			}
-		}
-		e.qmu.Lock()
+		f := e.inFlight[0]
 		e.inFlight = e.inFlight[1:]
 		e.qmu.Unlock()
-		if ret := e.finish(ctx, f, res); ret != gst.FlowOK {
+		if ret := e.finish(ctx, f); ret != gst.FlowOK {
 			return ret
 		}
 	}
@@ -372,24 +403,24 @@ func (e *element) pushInFlight(ctx context.Context, window int) gst.FlowReturn {
 
 // finish attaches a frame's detections (its own, or the last analysed frame's), draws them in
 // when burning, and pushes the frame.
-func (e *element) finish(ctx context.Context, f *inFlightFrame, res analysis) gst.FlowReturn {
+func (e *element) finish(ctx context.Context, f *inFlightFrame) gst.FlowReturn {
 	buf := f.buf.MakeWritable() // meta and burning write to it; usually it is ours alone already
 	var dets []detect.Detection
 	switch {
-	case f.result != nil && res.err == nil:
-		dets = res.dets
+	case f.done != nil && f.res.err == nil:
+		dets = f.res.dets
 		e.mu.Lock()
 		e.last = meta.Detections{Items: dets}
 		e.mu.Unlock()
 		meta.Attach(buf, meta.Detections{Fresh: true, Items: dets})
-	case f.result == nil || errors.Is(res.err, batch.ErrSkipped):
+	case f.done == nil || errors.Is(f.res.err, batch.ErrSkipped):
 		dets = e.attachLast(buf)
 	case ctx.Err() != nil:
 		buf.Unref()
 		return gst.FlowFlushing
 	default:
 		buf.Unref()
-		e.self.ErrorMessage(gst.DomainLibrary, gst.LibraryErrorFailed, "pwinfer: inference failed: "+res.err.Error(), "")
+		e.self.ErrorMessage(gst.DomainLibrary, gst.LibraryErrorFailed, "pwinfer: inference failed: "+f.res.err.Error(), "")
 		return gst.FlowError
 	}
 	e.burnIn(buf, f.frame, dets)

@@ -245,25 +245,48 @@ func TestBurnDrawsDetectionsIntoThePicture(t *testing.T) {
 	}
 }
 
-// With a model of two workers one stream keeps two frames in flight, so two batches run at
+// With a model of two workers one stream keeps two frames in analysis, so two batches run at
 // once, and the frames still leave in order, each with its own fresh detections, before EOS.
+// The first batch is held until batch `releasedBy` starts: the second shows two frames in
+// analysis; the third shows that a newer frame finishing first frees its worker for the next
+// frame at once, instead of idling until the oldest is done. The fifth never comes while the
+// first is held: the stream holds at most four frames (twice its two), so a stalled frame
+// cannot pile up decoded ones behind it.
 func TestOneStreamUsesEveryWorker(t *testing.T) {
-	e := newEngineWorkers(t, "two-workers", 1, 0, 2, 160, 120)
-	// The first batch waits until a second one has started, which only a stream with two
-	// frames in flight can bring about (without, it gives up after a while and the peak stays 1).
+	for _, tt := range []struct {
+		releasedBy int32
+		patience   time.Duration
+		starts     bool
+	}{{2, 5 * time.Second, true}, {3, 5 * time.Second, true}, {5, time.Second, false}} {
+		t.Run(fmt.Sprintf("first batch held until batch %d", tt.releasedBy), func(t *testing.T) {
+			gaveUp := oneStreamTwoWorkers(t, tt.releasedBy, tt.patience)
+			if gaveUp == tt.starts {
+				t.Errorf("batch %d started while the first was held: %v; want %v", tt.releasedBy, !gaveUp, tt.starts)
+			}
+		})
+	}
+}
+
+// oneStreamTwoWorkers plays frames through pwinfer on two workers, holding the first batch until
+// batch releasedBy starts or patience runs out, and reports whether it ran out.
+func oneStreamTwoWorkers(t *testing.T, releasedBy int32, patience time.Duration) bool {
+	name := fmt.Sprintf("two-workers-%d", releasedBy)
+	e := newEngineWorkers(t, name, 1, 0, 2, 160, 120)
 	var runs atomic.Int32
-	second := make(chan struct{})
+	var gaveUp atomic.Bool
+	release := make(chan struct{})
 	e.batcher.Close()
 	var err error
 	e.batcher, err = batch.New(batch.Config{MaxBatch: 1, Workers: 2}, func(ctx context.Context, jobs []*job) ([][]detect.Detection, error) {
 		switch runs.Add(1) {
 		case 1:
 			select {
-			case <-second:
-			case <-time.After(5 * time.Second):
+			case <-release:
+			case <-time.After(patience):
+				gaveUp.Store(true)
 			}
-		case 2:
-			close(second)
+		case releasedBy:
+			close(release)
 		}
 		return e.run(ctx, jobs)
 	})
@@ -271,7 +294,7 @@ func TestOneStreamUsesEveryWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	const frames = 30
-	p, sink := play(t, fmt.Sprintf("videotestsrc num-buffers=%d ! video/x-raw,format=I420,width=160,height=120 ! pwinfer model=two-workers ! appsink name=sink sync=false", frames))
+	p, sink := play(t, fmt.Sprintf("videotestsrc num-buffers=%d ! video/x-raw,format=I420,width=160,height=120 ! pwinfer model=%s ! appsink name=sink sync=false", frames, name))
 	last := time.Duration(-1)
 	for i := range frames {
 		sample := sink.TryPullSample(gst.ClockTime(10 * time.Second))
@@ -295,6 +318,7 @@ func TestOneStreamUsesEveryWorker(t *testing.T) {
 	if m := e.Info().Batcher; m.PeakRunning != 2 || m.Completed != frames {
 		t.Errorf("batcher: %d completed, at most %d batches at once; want %d and 2", m.Completed, m.PeakRunning, frames)
 	}
+	return gaveUp.Load()
 }
 
 // Zero workers choose two on a CPU of two cores or more and one elsewhere; zero threads share
