@@ -84,13 +84,15 @@ type element struct {
 	// thread (and state changes, once it has stopped) touch it; qmu keeps the race detector
 	// informed.
 	qmu      sync.Mutex
-	inFlight []*inFlightFrame
+	inFlight []*outgoing
 	// analysed is signalled whenever one of this element's analyses finishes.
 	analysed chan struct{}
 }
 
-// inFlightFrame is a frame between its arrival and its push downstream.
-type inFlightFrame struct {
+// outgoing is a frame between its arrival and its push downstream, or a serialized event
+// queued behind such frames.
+type outgoing struct {
+	event *gst.Event  // an event (a reference of ours), or nil for a frame
 	buf   *gst.Buffer // the reference submit_input_buffer handed over
 	frame model.Frame // format and size; planes are set again when it is drawn into
 	// done is closed once res holds the frame's analysis; nil for a frame that is not
@@ -100,7 +102,7 @@ type inFlightFrame struct {
 }
 
 // finished reports whether the frame needs nothing more before it is pushed.
-func (f *inFlightFrame) finished() bool {
+func (f *outgoing) finished() bool {
 	if f.done == nil {
 		return true
 	}
@@ -139,8 +141,11 @@ func (e *element) ClassInit(klass *glib.ObjectClass) {
 func (e *element) Constructed(obj *glib.Object) {
 	e.self = base.ToGstBaseTransform(obj)
 	// Flushing unblocks frames waiting for their batches (a seek or a flush would otherwise
-	// wait for inference nobody needs any more) and drops them. Frames in flight leave before
-	// any serialized event (caps, segment, EOS, ...) passes, so that nothing overtakes them.
+	// wait for inference nobody needs any more) and drops them. Serialized events keep their
+	// place among the frames: tags and custom events, which come every few frames (parsers
+	// and decoders send bitrate tags), queue behind the frames in flight and go downstream
+	// after them; the others (caps, segment, EOS, ...) change how frames are read or end the
+	// stream, so they wait until the frames before them are pushed, then pass.
 	e.self.GetStaticPad("sink").AddProbe(gst.PadProbeTypeEventFlush|gst.PadProbeTypeEventDownstream, func(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
 		ev := info.GetEvent()
 		if ev == nil {
@@ -152,6 +157,10 @@ func (e *element) Constructed(obj *glib.Object) {
 		case gst.EventTypeFlushStop:
 			e.dropInFlight()
 			e.resumeWaiting()
+		case gst.EventTypeTag, gst.EventTypeCustomDownstream, gst.EventTypeCustomBoth:
+			if e.queueEvent(ev) {
+				return gst.PadProbeDrop // it goes downstream from the queue
+			}
 		default:
 			if serialized(ev) {
 				e.mu.Lock()
@@ -162,6 +171,18 @@ func (e *element) Constructed(obj *glib.Object) {
 		}
 		return gst.PadProbeOK
 	})
+}
+
+// queueEvent puts a serialized event behind the frames in flight and reports whether it did;
+// with none in flight it may pass at once.
+func (e *element) queueEvent(ev *gst.Event) bool {
+	e.qmu.Lock()
+	defer e.qmu.Unlock()
+	if len(e.inFlight) == 0 {
+		return false
+	}
+	e.inFlight = append(e.inFlight, &outgoing{event: ev.Ref()}) // the probe's drop unrefs its own
+	return true
 }
 
 func (e *element) SetProperty(obj *glib.Object, id uint, value *glib.Value) {
@@ -321,7 +342,7 @@ func (e *element) SubmitInputBuffer(_ *base.GstBaseTransform, _ bool, buf *gst.B
 	e.frames++
 	frame := model.Frame{Format: e.format, Width: e.width, Height: e.height, Matrix: e.matrix}
 	e.mu.Unlock()
-	f := &inFlightFrame{buf: buf, frame: frame}
+	f := &outgoing{buf: buf, frame: frame}
 	window := 1
 	if eng != nil {
 		window = eng.InFlightPerStream()
@@ -401,9 +422,13 @@ func (e *element) pushFinished(ctx context.Context) gst.FlowReturn {
 	}
 }
 
-// finish attaches a frame's detections (its own, or the last analysed frame's), draws them in
-// when burning, and pushes the frame.
-func (e *element) finish(ctx context.Context, f *inFlightFrame) gst.FlowReturn {
+// finish pushes a queued event, or attaches a frame's detections (its own, or the last analysed
+// frame's), draws them in when burning, and pushes the frame.
+func (e *element) finish(ctx context.Context, f *outgoing) gst.FlowReturn {
+	if f.event != nil {
+		pushEventOwned(e.self.SrcPad(), f.event)
+		return gst.FlowOK
+	}
 	buf := f.buf.MakeWritable() // meta and burning write to it; usually it is ours alone already
 	var dets []detect.Detection
 	switch {
@@ -427,15 +452,20 @@ func (e *element) finish(ctx context.Context, f *inFlightFrame) gst.FlowReturn {
 	return pushOwned(e.self.SrcPad(), buf)
 }
 
-// dropInFlight lets go of the frames in flight (flush, stop). Their analyses, cancelled with
-// the element's context, finish on their own; nobody reads the results.
+// dropInFlight lets go of the frames in flight and the events queued behind them (flush,
+// stop). Their analyses, cancelled with the element's context, finish on their own; nobody
+// reads the results.
 func (e *element) dropInFlight() {
 	e.qmu.Lock()
 	dropped := e.inFlight
 	e.inFlight = nil
 	e.qmu.Unlock()
 	for _, f := range dropped {
-		f.buf.Unref()
+		if f.event != nil {
+			f.event.Unref() // a tag or custom event of the flushed stretch
+		} else {
+			f.buf.Unref()
+		}
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -272,27 +274,7 @@ func TestOneStreamUsesEveryWorker(t *testing.T) {
 func oneStreamTwoWorkers(t *testing.T, releasedBy int32, patience time.Duration) bool {
 	name := fmt.Sprintf("two-workers-%d", releasedBy)
 	e := newEngineWorkers(t, name, 1, 0, 2, 160, 120)
-	var runs atomic.Int32
-	var gaveUp atomic.Bool
-	release := make(chan struct{})
-	e.batcher.Close()
-	var err error
-	e.batcher, err = batch.New(batch.Config{MaxBatch: 1, Workers: 2}, func(ctx context.Context, jobs []*job) ([][]detect.Detection, error) {
-		switch runs.Add(1) {
-		case 1:
-			select {
-			case <-release:
-			case <-time.After(patience):
-				gaveUp.Store(true)
-			}
-		case releasedBy:
-			close(release)
-		}
-		return e.run(ctx, jobs)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gaveUp := holdFirstBatch(t, e, releasedBy, patience)
 	const frames = 30
 	p, sink := play(t, fmt.Sprintf("videotestsrc num-buffers=%d ! video/x-raw,format=I420,width=160,height=120 ! pwinfer model=%s ! appsink name=sink sync=false", frames, name))
 	last := time.Duration(-1)
@@ -319,6 +301,88 @@ func oneStreamTwoWorkers(t *testing.T, releasedBy int32, patience time.Duration)
 		t.Errorf("batcher: %d completed, at most %d batches at once; want %d and 2", m.Completed, m.PeakRunning, frames)
 	}
 	return gaveUp.Load()
+}
+
+// holdFirstBatch gives e a batcher of two workers whose first batch waits until batch
+// releasedBy starts, or patience runs out, which the returned flag then says.
+func holdFirstBatch(t *testing.T, e *Engine, releasedBy int32, patience time.Duration) *atomic.Bool {
+	t.Helper()
+	var runs atomic.Int32
+	gaveUp := new(atomic.Bool)
+	release := make(chan struct{})
+	e.batcher.Close()
+	var err error
+	e.batcher, err = batch.New(batch.Config{MaxBatch: 1, Workers: 2}, func(ctx context.Context, jobs []*job) ([][]detect.Detection, error) {
+		switch runs.Add(1) {
+		case 1:
+			select {
+			case <-release:
+			case <-time.After(patience):
+				gaveUp.Store(true)
+			}
+		case releasedBy:
+			close(release)
+		}
+		return e.run(ctx, jobs)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gaveUp
+}
+
+// A tag event (parsers and decoders send bitrate tags every few frames) keeps its place
+// between the frames, yet does not make the stream wait for the frames before it: the first
+// batch is held until the second starts, which needs the frame after the tag.
+func TestTagsKeepTheirPlaceWithoutWaiting(t *testing.T) {
+	e := newEngineWorkers(t, "tags", 1, 0, 2, 160, 120)
+	gaveUp := holdFirstBatch(t, e, 2, 5*time.Second)
+	p := launch(t, "appsrc name=src format=time caps=video/x-raw,format=I420,width=160,height=120,framerate=10/1 ! pwinfer model=tags ! fakesink name=sink sync=false")
+	el, _ := p.GetElementByName("src")
+	src := app.SrcFromElement(el)
+	sink, _ := p.GetElementByName("sink")
+	var mu sync.Mutex
+	var seen []string
+	sink.GetStaticPad("sink").AddProbe(gst.PadProbeTypeBuffer|gst.PadProbeTypeEventDownstream, func(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
+		mu.Lock()
+		defer mu.Unlock()
+		if info.Type()&gst.PadProbeTypeBuffer != 0 {
+			seen = append(seen, fmt.Sprint("frame ", int64(info.GetBuffer().PresentationTimestamp())/int64(100*time.Millisecond)))
+		} else if ev := info.GetEvent(); ev != nil && (ev.Type() == gst.EventTypeTag || ev.Type() == gst.EventTypeEOS) {
+			seen = append(seen, ev.Type().String())
+		}
+		return gst.PadProbeOK
+	})
+	if err := p.SetState(gst.StatePlaying); err != nil {
+		t.Fatal(err)
+	}
+	push := func(i int) {
+		buf := gst.NewBufferFromBytes(make([]byte, 160*120*3/2))
+		buf.SetPresentationTimestamp(gst.ClockTime(time.Duration(i) * 100 * time.Millisecond))
+		if ret := src.PushBuffer(buf); ret != gst.FlowOK {
+			t.Fatalf("push frame %d: %v", i, ret)
+		}
+	}
+	tags := gst.NewEmptyTagList()
+	tags.AddValue(gst.TagMergeReplace, gst.TagBitrate, uint(1000))
+	push(0)
+	el.SendEvent(gst.NewTagEvent(tags)) // appsrc queues serialized events among its buffers
+	push(1)
+	push(2)
+	src.EndStream()
+	msg := p.GetBus().TimedPopFiltered(gst.ClockTime(10*time.Second), gst.MessageEOS|gst.MessageError)
+	if msg == nil || msg.Type() != gst.MessageEOS {
+		t.Fatalf("want EOS, got %v", msg)
+	}
+	p.SetState(gst.StateNull)
+	if gaveUp.Load() {
+		t.Error("the stream waited for the frame before the tag: the second batch never started while the first was held")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"frame 0", "tag", "frame 1", "frame 2", "eos"}; !slices.Equal(seen, want) {
+		t.Errorf("downstream saw %q; want %q", seen, want)
+	}
 }
 
 // Zero workers choose two on a CPU of two cores or more and one elsewhere; zero threads share

@@ -18,6 +18,12 @@ func pushOwned(pad *gst.Pad, buf *gst.Buffer) gst.FlowReturn {
 	return gst.FlowReturn(C.gst_pad_push((*C.GstPad)(unsafe.Pointer(pad.Instance())), (*C.GstBuffer)(unsafe.Pointer(buf.Instance()))))
 }
 
+// pushEventOwned pushes ev on pad, handing over the reference the caller owns (gst.Pad.PushEvent
+// takes one of its own).
+func pushEventOwned(pad *gst.Pad, ev *gst.Event) bool {
+	return C.gst_pad_push_event((*C.GstPad)(unsafe.Pointer(pad.Instance())), (*C.GstEvent)(unsafe.Pointer(ev.Instance()))) != 0
+}
+
 // serialized reports whether ev travels in order with the buffers.
 func serialized(ev *gst.Event) bool {
 	return C.eventIsSerialized((*C.GstEvent)(unsafe.Pointer(ev.Instance()))) != 0
