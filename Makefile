@@ -48,7 +48,7 @@ vet:
 # the inference runs with e.g. BENCH_FLAGS="--batches 1,2 --streams 1,4".
 bench: models/bench.onnx
 	./$(BIN) bench --model models/bench.onnx --out bench/results.json $(BENCH_FLAGS)
-	./$(BIN) bench --model models/bench.onnx --workers 1 --out bench/results-workers1.json $(BENCH_FLAGS)
+	./$(BIN) bench --model models/bench.onnx --workers 1 --pipeline-repeats 1 --out bench/results-workers1.json $(BENCH_FLAGS)
 	./$(BIN) bench frames --out bench/frames.json
 	./$(BIN) bench viewers --out bench/viewers.json
 

@@ -56,8 +56,9 @@ type benchFlags struct {
 	// duration is the measurement window of each raw run and of each pipeline configuration;
 	// warmUp is how long pipelines run before their window opens.
 	duration, warmUp time.Duration
-	// repeats is how many raw runs each batch size gets; pipelineRepeats the same for each
-	// pipeline configuration. The median is reported.
+	// repeats is how many raw runs each batch size gets, before the pipelines and again after
+	// them; pipelineRepeats how many runs each pipeline configuration gets. The median is
+	// reported.
 	repeats, pipelineRepeats int
 	// retries is how many disturbed windows the whole run may throw away and measure again:
 	// a budget, so that a machine that stays busy does not stretch the run without bound.
@@ -106,8 +107,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchFlags, error) {
 	fs.StringVar(&f.logLevel, "log-level", "warn", "debug, info, warn or error")
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "measurement window of each run")
 	fs.DurationVar(&f.warmUp, "warm-up", 3*time.Second, "how long pipelines run before they are measured")
-	fs.IntVar(&f.repeats, "repeats", 3, "raw runs per batch size (the median is reported)")
-	fs.IntVar(&f.pipelineRepeats, "pipeline-repeats", 1, "runs per pipeline configuration (the median is reported)")
+	fs.IntVar(&f.repeats, "repeats", 3, "raw runs per batch size, before the pipelines and again after them (the median of all is reported)")
+	fs.IntVar(&f.pipelineRepeats, "pipeline-repeats", 3, "runs per pipeline configuration (the median is reported)")
 	fs.IntVar(&f.retries, "retries", 6, "windows disturbed by other processes that are measured again, at most, in the whole run (each costs --duration)")
 	fs.IntVar(&f.workers, "workers", spec.DefaultModel().Workers, "batches run at once (the model's workers; 0 chooses as the server does); the raw loop runs as many side by side")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads per run (the model's threads); 0 shares the cores out among the workers")
@@ -243,11 +244,14 @@ type benchSettings struct {
 // run again and again.
 type rawResult struct {
 	Batch int `json:"batch"`
-	// ImagesPerS is the median of Runs.
+	// ImagesPerS is the median of Runs: with pipelines measured, the first half of the runs
+	// come before them and the second half after, so that a machine whose speed drifts during
+	// the pipelines' many minutes gets a baseline from both ends of them.
 	ImagesPerS float64   `json:"images_per_s"`
 	Runs       []float64 `json:"runs"`
 	// BatchMS is the median time of one Session.Run over every run.
-	BatchMS float64 `json:"batch_ms"`
+	BatchMS float64         `json:"batch_ms"`
+	times   []time.Duration // every Session.Run, for BatchMS
 	// CopyMSPerImage is what the engine adds per image before each run and this loop does not:
 	// copying a pre-processed image into the batch tensor.
 	CopyMSPerImage float64 `json:"copy_ms_per_image"`
@@ -435,14 +439,23 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 		}
 	}
 	slices.Sort(sizes)
+	sizes = slices.Compact(sizes)
 	raw := map[int]rawResult{}
-	for _, size := range slices.Compact(sizes) {
-		r, err := b.raw(ctx, size, res)
-		if err != nil {
-			return nil, fmt.Errorf("raw batch %d: %w", size, err)
+	measureRaw := func() error {
+		for _, size := range sizes {
+			r, err := b.raw(ctx, size, res)
+			if err != nil {
+				return fmt.Errorf("raw batch %d: %w", size, err)
+			}
+			if before, ok := raw[size]; ok {
+				r = before.merge(r)
+			}
+			raw[size] = r
 		}
-		raw[size] = r
-		res.Raw = append(res.Raw, r)
+		return nil
+	}
+	if err := measureRaw(); err != nil {
+		return nil, err
 	}
 
 	for _, mb := range f.batches {
@@ -455,11 +468,23 @@ func (b *bench) run(ctx context.Context, command []string) (*benchResults, error
 			if err != nil {
 				return nil, fmt.Errorf("max-batch %d, %d stream(s): %w", mb, n, err)
 			}
-			r.RatioSameBatch = ratio(r.AnalysedPerS, raw[mb].ImagesPerS)
-			r.RatioEffectiveBatch = ratio(r.AnalysedPerS, raw[r.EffectiveBatch].ImagesPerS)
-			r.BaselineDisturbed = raw[mb].Disturbed || raw[r.EffectiveBatch].Disturbed
 			res.Pipelines = append(res.Pipelines, r)
 		}
+	}
+	// The baseline again, after the pipelines: the ratios divide by the median of both.
+	if len(res.Pipelines) > 0 {
+		if err := measureRaw(); err != nil {
+			return nil, err
+		}
+	}
+	for _, size := range sizes {
+		res.Raw = append(res.Raw, raw[size])
+	}
+	for i := range res.Pipelines {
+		r := &res.Pipelines[i]
+		r.RatioSameBatch = ratio(r.AnalysedPerS, raw[r.MaxBatch].ImagesPerS)
+		r.RatioEffectiveBatch = ratio(r.AnalysedPerS, raw[r.EffectiveBatch].ImagesPerS)
+		r.BaselineDisturbed = raw[r.MaxBatch].Disturbed || raw[r.EffectiveBatch].Disturbed
 	}
 	return res, nil
 }
@@ -538,8 +563,22 @@ func (b *bench) raw(ctx context.Context, size int, res *benchResults) (rawResult
 		r.Disturbed = r.Disturbed || others > disturbedAbove
 	}
 	r.ImagesPerS = median(r.Runs)
+	r.times = times
 	r.BatchMS = ms(medianDuration(times))
 	return r, nil
+}
+
+// merge adds a later measurement of the same batch size to r.
+func (r rawResult) merge(later rawResult) rawResult {
+	n0, n1 := float64(len(r.Runs)), float64(len(later.Runs))
+	r.CPU = (r.CPU*n0 + later.CPU*n1) / (n0 + n1)
+	r.OthersCPU = (r.OthersCPU*n0 + later.OthersCPU*n1) / (n0 + n1)
+	r.Disturbed = r.Disturbed || later.Disturbed
+	r.Runs = append(slices.Clone(r.Runs), later.Runs...)
+	r.ImagesPerS = median(r.Runs)
+	r.times = append(slices.Clone(r.times), later.times...)
+	r.BatchMS = ms(medianDuration(r.times))
+	return r
 }
 
 // randomImages returns n images of len values, uniform in [0, 1) like pre-processed pixels.
@@ -958,8 +997,12 @@ func printBench(w io.Writer, res *benchResults) {
 	if s.Threads > 0 {
 		threads = strconv.Itoa(s.Threads)
 	}
-	fmt.Fprintf(w, "window:  %gs per run; raw median of %d; pipelines %s %s at %s, %gs warm-up, median of %d; max-wait %gms\n",
-		s.DurationS, s.Repeats, s.StreamSize, s.Source, rate, s.WarmUpS, s.PipelineRepeats, s.MaxWaitMS)
+	rawRuns := fmt.Sprintf("median of %d", s.Repeats)
+	if len(res.Pipelines) > 0 {
+		rawRuns = fmt.Sprintf("median of %d before and %d after the pipelines", s.Repeats, s.Repeats)
+	}
+	fmt.Fprintf(w, "window:  %gs per run; raw %s; pipelines %s %s at %s, %gs warm-up, median of %d; max-wait %gms\n",
+		s.DurationS, rawRuns, s.StreamSize, s.Source, rate, s.WarmUpS, s.PipelineRepeats, s.MaxWaitMS)
 	fmt.Fprintf(w, "runs:    %d at once (workers), threads per run: %s\n\n", s.Workers, threads)
 
 	disturbed := false

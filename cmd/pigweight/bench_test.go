@@ -56,7 +56,7 @@ func TestParseBenchFlags(t *testing.T) {
 			if f.source != benchSourceRTSP || f.fps != 0 {
 				t.Errorf("source %q at %d fps, want rtsp sized from raw throughput", f.source, f.fps)
 			}
-			if f.duration != 10*time.Second || f.repeats != 3 || f.pipelineRepeats != 1 || f.retries != 6 {
+			if f.duration != 10*time.Second || f.repeats != 3 || f.pipelineRepeats != 3 || f.retries != 6 {
 				t.Errorf("duration %v, repeats %d, pipeline repeats %d, retries %d", f.duration, f.repeats, f.pipelineRepeats, f.retries)
 			}
 		}},
@@ -122,6 +122,27 @@ func TestMedian(t *testing.T) {
 	median(in)
 	if !slices.Equal(in, []float64{3, 1, 2}) {
 		t.Errorf("median reordered its argument: %v", in)
+	}
+}
+
+// The raw baseline measured after the pipelines joins the one before: the median of every run,
+// of every Session.Run, CPU averaged over the runs, and a disturbance on either side kept.
+func TestRawMerge(t *testing.T) {
+	ms := time.Millisecond
+	before := rawResult{Batch: 2, Runs: []float64{20, 21, 22}, times: []time.Duration{90 * ms, 91 * ms}, CPU: 2, OthersCPU: 0.1}
+	after := rawResult{Batch: 2, Runs: []float64{18, 19, 23}, times: []time.Duration{99 * ms, 100 * ms, 101 * ms}, CPU: 1.7, OthersCPU: 0.4, Disturbed: true}
+	got := before.merge(after)
+	if !slices.Equal(got.Runs, []float64{20, 21, 22, 18, 19, 23}) || got.ImagesPerS != 20.5 {
+		t.Errorf("runs %v, median %v; want both halves in order, median 20.5", got.Runs, got.ImagesPerS)
+	}
+	if got.BatchMS != 99 {
+		t.Errorf("batch ms %v, want 99 (the median of all five runs)", got.BatchMS)
+	}
+	if math.Abs(got.CPU-1.85) > 1e-9 || math.Abs(got.OthersCPU-0.25) > 1e-9 || !got.Disturbed {
+		t.Errorf("cpu %v, others %v, disturbed %v; want 1.85, 0.25, true", got.CPU, got.OthersCPU, got.Disturbed)
+	}
+	if len(before.Runs) != 3 || len(before.times) != 2 {
+		t.Errorf("merge changed the earlier result: %+v", before)
 	}
 }
 
