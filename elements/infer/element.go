@@ -332,9 +332,9 @@ func (e *element) SetCaps(_ *base.GstBaseTransform, incaps, _ *gst.Caps) bool {
 // SubmitInputBuffer takes each frame (and the reference to it). Every interval-th frame is
 // pre-processed here and goes to its batch from a goroutine; then the frames that are done go
 // downstream in order, each with detections, waiting while the stream already has its share of
-// the model's workers busy (Engine.InFlightPerStream). Overriding it
-// bypasses the in-place path (and generate_output, whose v1.4.0 binding cannot return a
-// buffer): the element pushes on its source pad itself.
+// the model's workers busy (Engine.InFlightPerStream). Overriding it bypasses the in-place path
+// (and generate_output, whose v1.4.0 binding cannot return a buffer): the element pushes on its
+// source pad itself.
 func (e *element) SubmitInputBuffer(_ *base.GstBaseTransform, _ bool, buf *gst.Buffer) gst.FlowReturn {
 	e.mu.Lock()
 	ctx, eng, pre := e.ctx, e.engine, e.pre
