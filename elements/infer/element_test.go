@@ -251,15 +251,16 @@ func TestBurnDrawsDetectionsIntoThePicture(t *testing.T) {
 // once, and the frames still leave in order, each with its own fresh detections, before EOS.
 // The first batch is held until batch `releasedBy` starts: the second shows two frames in
 // analysis; the third shows that a newer frame finishing first frees its worker for the next
-// frame at once, instead of idling until the oldest is done. The fifth never comes while the
-// first is held: the stream holds at most four frames (twice its two), so a stalled frame
-// cannot pile up decoded ones behind it.
+// frame at once, instead of idling until the oldest is done. The sixth never comes while the
+// first is held: the stream holds at most four frames (twice its two) from the held one on, so
+// a stalled frame cannot pile up decoded ones behind it. (The first batch is the first or the
+// second frame's, whichever goroutine reaches the batcher first: five batches may start.)
 func TestOneStreamUsesEveryWorker(t *testing.T) {
 	for _, tt := range []struct {
 		releasedBy int32
 		patience   time.Duration
 		starts     bool
-	}{{2, 5 * time.Second, true}, {3, 5 * time.Second, true}, {5, time.Second, false}} {
+	}{{2, 5 * time.Second, true}, {3, 5 * time.Second, true}, {6, time.Second, false}} {
 		t.Run(fmt.Sprintf("first batch held until batch %d", tt.releasedBy), func(t *testing.T) {
 			gaveUp := oneStreamTwoWorkers(t, tt.releasedBy, tt.patience)
 			if gaveUp == tt.starts {
