@@ -101,7 +101,7 @@ type outgoing struct {
 	res  analysis
 }
 
-// finished reports whether the frame needs nothing more before it is pushed.
+// finished reports whether the frame (or event) needs nothing more before it is pushed.
 func (f *outgoing) finished() bool {
 	if f.done == nil {
 		return true

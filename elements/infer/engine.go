@@ -247,8 +247,9 @@ func Parallelism(rt *model.Runtime, providers []string, workers, threads int) (i
 }
 
 // InFlightPerStream is how many of each stream's frames may be in analysis at once so that
-// every worker has work: more than one only when there are fewer streams than workers. More would only
-// queue frames that the bounded queue then skips after their pre-processing was paid for.
+// every worker has work: more than one only when there are fewer streams than workers. More
+// would only queue frames that the bounded queue then skips after their pre-processing was
+// paid for.
 func (e *Engine) InFlightPerStream() int {
 	e.preMu.Lock()
 	streams := max(1, e.streams)
