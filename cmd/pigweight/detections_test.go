@@ -135,11 +135,7 @@ func TestFourPipelinesShareBatches(t *testing.T) {
 				fmt.Fprintf(&pens, "  - name: pen-%d\n    source: {type: synthetic, synthetic: {seed: %d}}\n    inference: {enabled: true, model: demo}\n", i, i+1)
 			}
 			cfg := fmt.Sprintf("models:\n  - name: demo\n    path: %s\n    format: mask\n    classes: [pig]\n    max_batch: 4\n    max_wait: 40ms\n    workers: %d\npipelines:\n%s", writeDemoModel(t), workers, pens.String())
-			path := filepath.Join(t.TempDir(), "four.yaml")
-			if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			srv := startServer(t, "--config", path)
+			srv := startServerWithConfig(t, cfg)
 			deadline := time.Now().Add(60 * time.Second)
 			for {
 				var models []struct {
@@ -184,11 +180,7 @@ func TestFramesSkippedBeforeInferenceAreCounted(t *testing.T) {
 	}
 	// The bench model needs ~50 ms a frame on this machine's two cores: far below 30 fps.
 	cfg := fmt.Sprintf("models:\n  - name: slow\n    path: %s\n    format: yolo\n    classes: [pig]\n    max_batch: 1\npipelines:\n  - name: fast\n    source: {type: synthetic, synthetic: {width: 160, height: 120, fps: 30}}\n    inference: {enabled: true, model: slow}\n", model)
-	path := filepath.Join(t.TempDir(), "slow.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv := startServer(t, "--config", path)
+	srv := startServerWithConfig(t, cfg)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var st pipelines.Status

@@ -63,6 +63,16 @@ type server struct {
 	logs   *syncBuffer
 }
 
+// startServerWithConfig writes cfg as a configuration file and starts the server on it.
+func startServerWithConfig(t *testing.T, cfg string) *server {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "pigweight.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startServer(t, "--config", path)
+}
+
 // startServer runs the binary with args (after "serve") and waits until it listens.
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()

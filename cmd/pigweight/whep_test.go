@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -59,11 +57,7 @@ func TestWHEPClientReceivesTheDemoPen(t *testing.T) {
 // player receives that H.264 stream starting at a keyframe.
 func TestWHEPBurnedOverlayStream(t *testing.T) {
 	cfg := fmt.Sprintf("models:\n  - name: demo\n    path: %s\n    format: mask\n    classes: [pig]\npipelines:\n  - name: burned\n    source: {type: synthetic}\n    inference: {enabled: true, model: demo}\n    outputs: [{type: webrtc, overlay: burn}]\n", writeDemoModel(t))
-	path := filepath.Join(t.TempDir(), "burn.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv := startServer(t, "--config", path)
+	srv := startServerWithConfig(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	client, _, _ := whepConnect(ctx, t, srv, "burned")
