@@ -188,6 +188,17 @@ func (d *decoder) probe(pad *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn
 	if !ok {
 		return gst.PadProbeOK
 	}
+	f := d.ix.Frames[n]
+	if int(f.Start) < d.from {
+		// A leading picture of the group the run began at refers to the group before it,
+		// which was not decoded: whatever came out is wrong.
+		return gst.PadProbeOK
+	}
+	d.shown = n
+	if n != d.wanted && !d.keepAll {
+		// Packing copies the whole picture into Go memory: only for pictures someone keeps.
+		return gst.PadProbeOK
+	}
 	if !d.hasLayout {
 		caps := pad.GetCurrentCaps()
 		if caps == nil {
@@ -206,16 +217,6 @@ func (d *decoder) probe(pad *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn
 	unmap()
 	if err != nil {
 		d.probeErr = err
-		return gst.PadProbeOK
-	}
-	f := d.ix.Frames[n]
-	if int(f.Start) < d.from {
-		// A leading picture of the group the run began at refers to the group before it,
-		// which was not decoded: whatever came out is wrong.
-		return gst.PadProbeOK
-	}
-	d.shown = n
-	if n != d.wanted && !d.keepAll {
 		return gst.PadProbeOK
 	}
 	d.got = append(d.got, media.Picture{

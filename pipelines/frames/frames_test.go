@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -157,6 +158,40 @@ func TestConcurrentRequestsDecodeOnce(t *testing.T) {
 	// reordering, so a few samples past n are fed.
 	if got := r.Stats().SamplesDecoded; got < need/2 || got > need+8 {
 		t.Errorf("%d samples decoded for 8 requests of frame %d, which needs %d", got, n, need)
+	}
+}
+
+// Without a cache, only the picture asked for is copied out of the decoder: a frame deep in
+// its group costs one picture of Go memory, not one per picture decoded on the way.
+func TestUncachedFrameCopiesOnePicture(t *testing.T) {
+	dir, _ := makeClips(t)
+	path := filepath.Join(dir, "bframes.mp4")
+	ix := buildIndex(t, path)
+	r := frames.NewReader(frames.Config{CacheBytes: -1, Prefetch: -1})
+	defer r.Close()
+	ctx := context.Background()
+	if _, err := r.Frame(ctx, "v", path, ix, 0); err != nil { // builds the decoder
+		t.Fatal(err)
+	}
+	n := 23 // the first group has 25 frames
+	before := r.Stats().SamplesDecoded
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	pic, err := r.Frame(ctx, "v", path, ix, n)
+	runtime.ReadMemStats(&m1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	picture := uint64(0)
+	for _, p := range pic.Planes {
+		picture += uint64(len(p))
+	}
+	decoded := r.Stats().SamplesDecoded - before
+	if got := m1.TotalAlloc - m0.TotalAlloc; got > 3*picture {
+		t.Errorf("%d samples decoded for frame %d allocated %d bytes; one picture is %d", decoded, n, got, picture)
+	}
+	if decoded < 10 {
+		t.Errorf("only %d samples decoded for frame %d: the test no longer decodes a group", decoded, n)
 	}
 }
 
