@@ -1,9 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -212,5 +217,42 @@ func TestRetryBudget(t *testing.T) {
 		if got := b.retry(tc.others); got != tc.want {
 			t.Errorf("window %d (others %.2f cores): retry %v, want %v", i, tc.others, got, tc.want)
 		}
+	}
+}
+
+// `pigweight bench frames` on a small recording of its own writes every figure, each from
+// the number of measurements asked for.
+func TestBenchFramesWritesEveryFigure(t *testing.T) {
+	for _, tool := range []string{"ffmpeg", "gst-launch-1.0"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (make deps installs it)", tool)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "frames.json")
+	var stderr strings.Builder
+	if code := benchFramesCmd([]string{"--width", "320", "--height", "240", "--seconds", "2", "--gop", "30", "--samples", "3", "--out", out}, io.Discard, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r framesResults
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Video.Frames != 60 || r.Video.Keyframes != 2 {
+		t.Errorf("video %+v, want 60 frames and 2 keyframes", r.Video)
+	}
+	if len(r.DecodeMSRuns) != 2*decodeCostRuns || r.DecodeMSPerFrame <= 0 {
+		t.Errorf("decode cost %v from runs %v", r.DecodeMSPerFrame, r.DecodeMSRuns)
+	}
+	for name, got := range map[string]timings{"cold": r.Cold, "ffmpeg": r.FFmpeg, "floor": r.FloorMS, "cache on": r.ColdCached} {
+		if got.N != 3 || got.P50 <= 0 || got.P95 < got.P50 {
+			t.Errorf("%s: %+v, want 3 measurements", name, got)
+		}
+	}
+	if r.SpeedupVsFFmpeg != r.FFmpeg.P50/r.Cold.P50 || r.ColdOverFloor != r.Cold.P50/r.FloorMS.P50 {
+		t.Errorf("ratios %v and %v do not follow from the p50s", r.SpeedupVsFFmpeg, r.ColdOverFloor)
 	}
 }
