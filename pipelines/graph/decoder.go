@@ -116,7 +116,7 @@ func RequiredElements(p spec.Pipeline) []string {
 	case spec.SourceSynthetic:
 		need = []string{"appsrc", "x264enc", "h264parse"}
 	case spec.SourceFile:
-		need = []string{"filesrc", "parsebin", "h264parse", "h265parse"}
+		need = []string{"filesrc", "parsebin", "h264parse", "h265parse", "clocksync"}
 	case spec.SourceRTSP:
 		need = []string{"rtspsrc", "rtph264depay", "rtph265depay", "h264parse", "h265parse"}
 	}

@@ -80,17 +80,22 @@ func TestSyntheticSourceDecodesFramesWithGroundTruth(t *testing.T) {
 	}
 }
 
+// A file plays to its end at its own pace, as a camera would: 30 frames at 30 fps take a second.
 func TestFileSourcePlaysToEOS(t *testing.T) {
 	clip := filepath.Join(t.TempDir(), "clip.mp4")
-	pipelinestest.WriteClip(t, clip, 20)
+	pipelinestest.WriteClip(t, clip, 30)
+	start := time.Now()
 	r, frames := startRun(t, pipelineSpec(t, `{name: f, source: {type: file, uri: "`+clip+`"}}`))
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := r.Wait(ctx); !errors.Is(err, io.EOF) {
 		t.Fatalf("Wait = %v, want io.EOF", err)
 	}
-	if got := frames.Load(); got != 20 {
-		t.Errorf("frames = %d, want 20", got)
+	if played := time.Since(start); played < 900*time.Millisecond {
+		t.Errorf("30 frames at 30 fps played in %v", played)
+	}
+	if got := frames.Load(); got != 30 {
+		t.Errorf("frames = %d, want 30", got)
 	}
 	if got := r.Decoder(); got != "avdec_h264" {
 		t.Errorf("decoder = %q, want avdec_h264", got)

@@ -213,10 +213,13 @@ func debugDetail(debug string) string {
 // pipeline runs a model). Samples are released explicitly: leaving them to Go finalizers let RSS
 // grow by gigabytes.
 func (r *Run) newFrameSink() (*gst.Element, error) {
-	// A file plays at its own pace (sync) like a camera would; live sources are paced already.
-	sync := r.spec.Source.Type == spec.SourceFile
+	// Frames are paced before they get here (cameras by themselves, files by decodeChain's
+	// clocksync). async=false: the pipeline goes to PLAYING without waiting for a first frame
+	// here, so the clock runs, and the pacing with it, from the first frame on; a first frame
+	// that waits for its analysis would otherwise leave the file unpaced until it arrives.
 	e, err := NewElement("appsink",
-		Prop{"sync", sync},
+		Prop{"sync", false},
+		Prop{"async", false},
 		Prop{"max-buffers", uint(2)},
 		Prop{"drop", true},
 		Prop{"enable-last-sample", false},

@@ -114,9 +114,10 @@ func (r *Run) onEncodedPad(pad *gst.Pad, sink *gst.Element, codecOf func(caps st
 	}
 }
 
-// decodeChain makes (depayloader →) parser → capsfilter → decoder (→ queue → videoconvert → pwinfer)
-// for codec and records the decoder chosen. The capsfilter pins the parser's output to Annex B
-// access units, which the access-unit tap hands on as they are.
+// decodeChain makes (depayloader →) parser → capsfilter → decoder (→ clocksync for a file)
+// (→ queue → videoconvert → pwinfer) for codec and records the decoder chosen. The capsfilter
+// pins the parser's output to Annex B access units, which the access-unit tap hands on as they
+// are.
 func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 	decoderName, err := ChooseDecoder(r.spec.Decode, codec)
 	if err != nil {
@@ -149,6 +150,15 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 	}
 	if _, err := add(decoderName); err != nil {
 		return nil, err
+	}
+	if r.spec.Source.Type == spec.SourceFile {
+		// A file plays at its own pace, as a camera would: decoded frames leave on their
+		// timestamps. Paced any later, the decoder would run ahead of a model slower than the
+		// file, the leaky queue in front of it would keep only the newest frames, and the
+		// stream would jump to its end after the first analysis.
+		if _, err := add("clocksync"); err != nil {
+			return nil, err
+		}
 	}
 	if r.spec.Inference.Enabled {
 		// A frame that waits for inference must not hold up the decoder and the source (an
