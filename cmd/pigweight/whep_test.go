@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -109,4 +112,64 @@ func whepConnect(ctx context.Context, t *testing.T, srv *server, stream string) 
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// An H.265 camera (here a file, which plays at its own pace) is encoded once for viewers from
+// the decoded frames before inference: with a model far slower than the camera, viewers still
+// get every frame (the detections follow as data), not just the ones the model had time for.
+func TestEncodingForViewersDoesNotWaitForInference(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (make deps installs it)")
+	}
+	clip := filepath.Join(t.TempDir(), "hevc.mp4")
+	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=4",
+		"-c:v", "libx265", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p", "-tag:v", "hvc1", clip).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	model := filepath.Join(t.TempDir(), "bench.onnx")
+	if code := run([]string{"model", "bench", "-o", model}, io.Discard, os.Stderr); code != 0 {
+		t.Fatalf("pigweight model bench: exit %d", code)
+	}
+	// One run at a time on one thread: ~100 ms a frame here, a third of the camera's rate.
+	cfg := fmt.Sprintf("models:\n  - name: slow\n    path: %s\n    format: yolo\n    classes: [pig]\n    max_batch: 1\n    workers: 1\n    threads: 1\n"+
+		"pipelines:\n  - name: hevc\n    source: {type: file, uri: %q, loop: true}\n    inference: {enabled: true, model: slow}\n    outputs: [{type: webrtc}]\n", model, clip)
+	srv := startServerWithConfig(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	client, _, _ := whepConnect(ctx, t, srv, "hevc")
+	analysed := func() uint64 {
+		var models []struct{ Batcher struct{ Completed uint64 } }
+		if code := srv.getJSON(t, "/api/v1/models", &models); code != http.StatusOK || len(models) != 1 {
+			t.Fatalf("GET /api/v1/models: %d %+v", code, models)
+		}
+		return models[0].Batcher.Completed
+	}
+	receive := func(until time.Time) (n int) {
+		for time.Now().Before(until) {
+			select {
+			case <-client.Frames():
+				n++
+			case <-time.After(time.Until(until)):
+			case <-ctx.Done():
+				t.Fatalf("%d frames, then none\n%s", n, srv.logs.String())
+			}
+		}
+		return n
+	}
+	receive(time.Now().Add(2 * time.Second)) // the catch-up burst and start-up
+	a0, start := analysed(), time.Now()
+	frames := receive(start.Add(4 * time.Second))
+	window := time.Since(start).Seconds()
+	a1 := analysed()
+	fps, analysedPerS := float64(frames)/window, float64(a1-a0)/window
+	t.Logf("viewer %.1f fps, model %.1f frames/s", fps, analysedPerS)
+	if fps < 15 || fps < 1.5*analysedPerS {
+		t.Errorf("the viewer got %.1f fps of a 30 fps camera while the model analysed %.1f frames/s", fps, analysedPerS)
+	}
+	// The file plays at its own pace, so the model always finds a recent frame waiting; a file
+	// decoded ahead of the model ends after its first analyses.
+	if analysedPerS < 3 {
+		t.Errorf("the model analysed %.1f frames/s, not the ~10 it can", analysedPerS)
+	}
+	srv.stop(t)
 }

@@ -12,8 +12,11 @@ import (
 // per pipeline, from the decoded (and drawn-on) frames, and that one encoding is what every
 // viewer's hub fans out:
 //
-//	… → decoder → [pwinfer] → tee ─→ frame sink
-//	                              └→ queue (leaky) → videoconvert → I420 → encoder → h264parse → AU tap → fakesink
+//	… → decoder → tee ─→ [queue (leaky) → videoconvert → pwinfer] → frame sink
+//	                  └→ queue (leaky) → videoconvert → I420 → encoder → h264parse → AU tap → fakesink
+//
+// or, when the boxes are burned in, with the tee after pwinfer (the encoding then shows the
+// frames pwinfer passes, each with its detections drawn in).
 //
 // The passthrough tap before the decoder is then left out, so viewers get only the encoding.
 

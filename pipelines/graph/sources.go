@@ -115,7 +115,8 @@ func (r *Run) onEncodedPad(pad *gst.Pad, sink *gst.Element, codecOf func(caps st
 }
 
 // decodeChain makes (depayloader →) parser → capsfilter → decoder (→ clocksync for a file)
-// (→ queue → videoconvert → pwinfer) for codec and records the decoder chosen. The capsfilter
+// (→ queue → videoconvert → pwinfer) for codec, with the encoding's tee after the decoder
+// (after pwinfer when boxes are burned in), and records the decoder chosen. The capsfilter
 // pins the parser's output to Annex B access units, which the access-unit tap hands on as they
 // are.
 func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
@@ -160,6 +161,15 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 			return nil, err
 		}
 	}
+	// Viewers of an encoding without boxes drawn in need nothing from the model: their branch
+	// leaves before inference, so that their video neither waits for analysis nor falls to
+	// the analysed rate when the model is behind (the detections reach them as data).
+	teeAfterInference := r.burns()
+	if r.encodes(codec) && !teeAfterInference {
+		if r.encodeTee, err = add("tee"); err != nil {
+			return nil, err
+		}
+	}
 	if r.spec.Inference.Enabled {
 		// A frame that waits for inference must not hold up the decoder and the source (an
 		// RTSP camera would lose packets): the queue keeps the newest two decoded frames and
@@ -183,7 +193,7 @@ func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
 			return nil, err
 		}
 	}
-	if r.encodes(codec) {
+	if teeAfterInference {
 		if r.encodeTee, err = add("tee"); err != nil {
 			return nil, err
 		}
