@@ -1,11 +1,14 @@
 package frames_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -269,5 +272,59 @@ func TestFrameCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	c.Forget("a")
 	if st := c.Stats(); st.Pictures != 1 || st.Bytes != 100 {
 		t.Errorf("after Forget: %+v", st)
+	}
+}
+
+// JPEG compresses decoded pictures, odd sizes included, into files image/jpeg reads back as
+// the same picture (within JPEG's loss), and refuses formats it does not take.
+func TestJPEG(t *testing.T) {
+	dir, _ := makeClips(t)
+	path := filepath.Join(dir, "bframes.mp4")
+	ix := buildIndex(t, path)
+	r := frames.NewReader(frames.Config{Prefetch: -1})
+	defer r.Close()
+	decoded, err := r.Frame(context.Background(), "v", path, ix, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An odd size: chroma rows and columns round up, and GStreamer's rows are padded to four
+	// bytes where the packed planes are not.
+	const w, h = 161, 121
+	cw, ch := (w+1)/2, (h+1)/2
+	odd := media.Picture{Width: w, Height: h, Format: "I420", Planes: [][]byte{make([]byte, w*h), make([]byte, cw*ch), make([]byte, cw*ch)}}
+	for y := range h {
+		for x := range w {
+			odd.Planes[0][y*w+x] = byte(16 + (x+2*y)%200)
+		}
+	}
+	for i := range odd.Planes[1] {
+		odd.Planes[1][i], odd.Planes[2][i] = 100, 160
+	}
+	for _, pic := range []media.Picture{decoded, odd, decoded} {
+		data, err := r.JPEG(pic, 95)
+		if err != nil {
+			t.Fatalf("%dx%d: %v", pic.Width, pic.Height, err)
+		}
+		img, err := jpeg.Decode(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%dx%d: image/jpeg cannot read the JPEG: %v", pic.Width, pic.Height, err)
+		}
+		ycc, ok := img.(*image.YCbCr)
+		if !ok || ycc.Rect.Dx() != pic.Width || ycc.Rect.Dy() != pic.Height {
+			t.Fatalf("%dx%d: decoded %T %v", pic.Width, pic.Height, img, img.Bounds())
+		}
+		diff := 0
+		for y := range pic.Height {
+			for x := range pic.Width {
+				d := int(ycc.Y[y*ycc.YStride+x]) - int(pic.Planes[0][y*pic.Width+x])
+				diff += max(d, -d)
+			}
+		}
+		if mean := float64(diff) / float64(pic.Width*pic.Height); mean > 3 {
+			t.Errorf("%dx%d: luma differs by %.1f on average", pic.Width, pic.Height, mean)
+		}
+	}
+	if _, err := r.JPEG(media.Picture{Width: 2, Height: 2, Format: "RGB", Planes: [][]byte{make([]byte, 12)}}, 90); !errors.Is(err, frames.ErrJPEGFormat) {
+		t.Errorf("RGB picture: %v, want ErrJPEGFormat", err)
 	}
 }

@@ -59,6 +59,7 @@ type Reader struct {
 
 	mu     sync.Mutex
 	videos map[string]*video
+	jpeg   *jpegEncoder // made on first use; under mu
 
 	fed atomic.Uint64 // samples fed to decoders
 }
@@ -298,8 +299,38 @@ func (r *Reader) Stats() Stats {
 	return Stats{Cache: r.cache.Stats(), Decoders: n, SamplesDecoded: r.fed.Load()}
 }
 
-// Close stops every decoder and waits for them.
+// JPEG compresses a decoded picture at quality (1-100) with GStreamer's jpegenc, one picture
+// at a time; ErrJPEGFormat for a format it does not take.
+func (r *Reader) JPEG(p media.Picture, quality int) ([]byte, error) {
+	r.mu.Lock()
+	if r.ctx.Err() != nil {
+		r.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if r.jpeg == nil {
+		enc, err := newJPEGEncoder()
+		if err != nil {
+			r.mu.Unlock()
+			return nil, err
+		}
+		r.jpeg = enc
+	}
+	enc := r.jpeg
+	r.mu.Unlock()
+	return enc.encode(p, quality)
+}
+
+// Close stops every decoder and the JPEG encoder, and waits for them.
 func (r *Reader) Close() {
 	r.cancel()
 	r.wg.Wait()
+	r.mu.Lock()
+	enc := r.jpeg
+	r.jpeg = nil
+	r.mu.Unlock()
+	if enc != nil {
+		enc.mu.Lock() // an encode in progress finishes first
+		enc.close()
+		enc.mu.Unlock()
+	}
 }

@@ -45,6 +45,12 @@ type FrameSource interface {
 	Forget(id string)
 }
 
+// jpegSource is a FrameSource that also compresses pictures (frames.Reader, with GStreamer's
+// jpegenc).
+type jpegSource interface {
+	JPEG(p media.Picture, quality int) ([]byte, error)
+}
+
 // Analyser runs a model on one picture.
 type Analyser interface {
 	Analyse(ctx context.Context, p media.Picture) ([]detect.Detection, error)
@@ -264,6 +270,16 @@ func (l *Library) Delete(id string) error {
 	}
 	l.log.Info("video deleted", "video", id, "name", v.meta.Name)
 	return nil
+}
+
+// JPEG compresses a decoded frame at quality (1-100) with the frame source's encoder;
+// ErrNoJPEGEncoder when it has none, and its error for a picture it cannot take.
+func (l *Library) JPEG(p media.Picture, quality int) ([]byte, error) {
+	enc, ok := l.src.(jpegSource)
+	if !ok {
+		return nil, ErrNoJPEGEncoder
+	}
+	return enc.JPEG(p, quality)
 }
 
 // Frame returns frame n (0-based, presentation order) of video id: ErrNotFound for an unknown
