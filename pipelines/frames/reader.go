@@ -59,7 +59,8 @@ type Reader struct {
 
 	mu     sync.Mutex
 	videos map[string]*video
-	jpeg   *jpegEncoder // made on first use; under mu
+	// encoders by output format, each made on first use; under mu.
+	encoders map[string]*encoder
 
 	fed atomic.Uint64 // samples fed to decoders
 }
@@ -80,12 +81,13 @@ func NewReader(cfg Config) *Reader {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Reader{
-		cfg:    cfg,
-		cache:  NewFrameCache(cfg.CacheBytes),
-		log:    cfg.Logger.With("component", "frames"),
-		ctx:    ctx,
-		cancel: cancel,
-		videos: map[string]*video{},
+		cfg:      cfg,
+		cache:    NewFrameCache(cfg.CacheBytes),
+		log:      cfg.Logger.With("component", "frames"),
+		ctx:      ctx,
+		cancel:   cancel,
+		videos:   map[string]*video{},
+		encoders: map[string]*encoder{},
 	}
 }
 
@@ -299,38 +301,36 @@ func (r *Reader) Stats() Stats {
 	return Stats{Cache: r.cache.Stats(), Decoders: n, SamplesDecoded: r.fed.Load()}
 }
 
-// JPEG compresses a decoded picture at quality (1-100) with GStreamer's jpegenc, one picture
-// at a time; ErrJPEGFormat for a format it does not take.
-func (r *Reader) JPEG(p media.Picture, quality int) ([]byte, error) {
+// Encode compresses a decoded picture as a JPEG (quality 1-100) or PNG file with GStreamer,
+// one picture of each format at a time; ErrEncodeFormat for a format it does not handle.
+func (r *Reader) Encode(p media.Picture, format string, quality int) ([]byte, error) {
 	r.mu.Lock()
 	if r.ctx.Err() != nil {
 		r.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if r.jpeg == nil {
-		enc, err := newJPEGEncoder()
-		if err != nil {
+	enc := r.encoders[format]
+	if enc == nil {
+		var err error
+		if enc, err = newEncoder(format); err != nil {
 			r.mu.Unlock()
 			return nil, err
 		}
-		r.jpeg = enc
+		r.encoders[format] = enc
 	}
-	enc := r.jpeg
 	r.mu.Unlock()
 	return enc.encode(p, quality)
 }
 
-// Close stops every decoder and the JPEG encoder, and waits for them.
+// Close stops every decoder and the picture encoders, and waits for them.
 func (r *Reader) Close() {
 	r.cancel()
 	r.wg.Wait()
 	r.mu.Lock()
-	enc := r.jpeg
-	r.jpeg = nil
+	encoders := r.encoders
+	r.encoders = map[string]*encoder{}
 	r.mu.Unlock()
-	if enc != nil {
-		enc.mu.Lock() // an encode in progress finishes first
+	for _, enc := range encoders {
 		enc.close()
-		enc.mu.Unlock()
 	}
 }

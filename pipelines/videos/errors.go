@@ -36,8 +36,8 @@ var (
 	ErrInvalidJob = errors.New("invalid job request")
 	// ErrModel: the job's model is unknown or cannot be used.
 	ErrModel = errors.New("model not available")
-	// ErrNoJPEGEncoder: the frame source cannot compress pictures itself; the caller does.
-	ErrNoJPEGEncoder = errors.New("no JPEG encoder")
+	// ErrNoEncoder: the frame source cannot compress pictures itself; the caller does.
+	ErrNoEncoder = errors.New("no picture encoder")
 	// ErrTooManyJobs: MaxPendingJobs jobs are already queued or running.
 	ErrTooManyJobs = errors.New("too many jobs queued or running")
 	// ErrClosed: the library was closed.

@@ -45,10 +45,10 @@ type FrameSource interface {
 	Forget(id string)
 }
 
-// jpegSource is a FrameSource that also compresses pictures (frames.Reader, with GStreamer's
-// jpegenc).
-type jpegSource interface {
-	JPEG(p media.Picture, quality int) ([]byte, error)
+// encodingSource is a FrameSource that also compresses pictures (frames.Reader, with
+// GStreamer's jpegenc and pngenc).
+type encodingSource interface {
+	Encode(p media.Picture, format string, quality int) ([]byte, error)
 }
 
 // Analyser runs a model on one picture.
@@ -272,14 +272,15 @@ func (l *Library) Delete(id string) error {
 	return nil
 }
 
-// JPEG compresses a decoded frame at quality (1-100) with the frame source's encoder;
-// ErrNoJPEGEncoder when it has none, and its error for a picture it cannot take.
-func (l *Library) JPEG(p media.Picture, quality int) ([]byte, error) {
-	enc, ok := l.src.(jpegSource)
+// Encode compresses a decoded frame as "jpeg" (quality 1-100) or "png" with the frame
+// source's encoders; ErrNoEncoder when it has none, and its error for a picture it cannot
+// take.
+func (l *Library) Encode(p media.Picture, format string, quality int) ([]byte, error) {
+	enc, ok := l.src.(encodingSource)
 	if !ok {
-		return nil, ErrNoJPEGEncoder
+		return nil, ErrNoEncoder
 	}
-	return enc.JPEG(p, quality)
+	return enc.Encode(p, format, quality)
 }
 
 // Frame returns frame n (0-based, presentation order) of video id: ErrNotFound for an unknown

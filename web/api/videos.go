@@ -37,9 +37,10 @@ type Videos interface {
 	Delete(id string) error
 	// Frame decodes frame n; videos.ErrNotFound, videos.ErrFrameRange, videos.ErrBusy.
 	Frame(ctx context.Context, id string, n int) (media.Picture, error)
-	// JPEG compresses a decoded frame at quality 1-100 (GStreamer's jpegenc, several times
-	// faster than image/jpeg); on any error the handler encodes with image/jpeg instead.
-	JPEG(p media.Picture, quality int) ([]byte, error)
+	// Encode compresses a decoded frame as "jpeg" (quality 1-100) or "png" (with GStreamer:
+	// several times faster than image/jpeg and image/png); on any error the handler encodes
+	// with Go's encoders instead.
+	Encode(p media.Picture, format string, quality int) ([]byte, error)
 	// Upload stores the video body yields; created is false when it was stored before.
 	Upload(ctx context.Context, name string, body io.Reader, declaredSize int64) (v videos.Video, created bool, err error)
 	// MaxUploadBytes is the largest file Upload accepts.
@@ -71,7 +72,7 @@ func (closedVideos) CancelJob(string) (videos.Job, error) { return videos.Job{},
 func (closedVideos) Frame(context.Context, string, int) (media.Picture, error) {
 	return media.Picture{}, errNoVideos
 }
-func (closedVideos) JPEG(media.Picture, int) ([]byte, error) { return nil, errNoVideos }
+func (closedVideos) Encode(media.Picture, string, int) ([]byte, error) { return nil, errNoVideos }
 func (closedVideos) StartJob(string, videos.JobRequest) (videos.Job, error) {
 	return videos.Job{}, errNoVideos
 }
@@ -420,13 +421,12 @@ func (s *server) videoFrame(c *fiber.Ctx) error {
 			body = append(body, p...)
 		}
 		c.Set(fiber.HeaderContentType, "application/octet-stream")
-	case frameJPEG:
-		c.Set(fiber.HeaderContentType, "image/jpeg")
-		if body, err = s.videos.JPEG(pic, quality); err == nil {
+	default:
+		c.Set(fiber.HeaderContentType, "image/"+format)
+		if body, err = s.videos.Encode(pic, format, quality); err == nil {
 			break
 		}
-		fallthrough // no encoder of the server's own, or not for this picture
-	default:
+		// No encoder of the server's own, or not for this picture: Go's, slower.
 		img, err := pictureImage(pic)
 		if err != nil {
 			return &requestError{status: fiber.StatusUnprocessableEntity, msg: err.Error() + "; ask for format=raw"}
@@ -436,7 +436,6 @@ func (s *server) videoFrame(c *fiber.Ctx) error {
 			err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality})
 		} else {
 			err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img)
-			c.Set(fiber.HeaderContentType, "image/png")
 		}
 		if err != nil {
 			return fmt.Errorf("encode frame %d of %s as %s: %w", n, id, format, err)

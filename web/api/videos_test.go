@@ -172,9 +172,11 @@ func (f *fakeVideos) Upload(ctx context.Context, name string, body io.Reader, de
 	return v, true, nil
 }
 
-// JPEG has no encoder of its own: the handler falls back to image/jpeg, as with a frame
-// source without one.
-func (f *fakeVideos) JPEG(media.Picture, int) ([]byte, error) { return nil, videos.ErrNoJPEGEncoder }
+// Encode has no encoder of its own: the handler falls back to Go's, as with a frame source
+// without one.
+func (f *fakeVideos) Encode(media.Picture, string, int) ([]byte, error) {
+	return nil, videos.ErrNoEncoder
+}
 
 func (f *fakeVideos) MaxUploadBytes() int64 {
 	f.mu.Lock()
