@@ -107,6 +107,38 @@ func TestLoopingFileRestartsCleanlyAtEOS(t *testing.T) {
 	}
 }
 
+// A looping file's timestamps keep going forward across its restarts, as a camera's would
+// across a reconnect: a browser that sees them jump back stops showing the video.
+func TestTimestampsRunOnAcrossRestarts(t *testing.T) {
+	clip := filepath.Join(t.TempDir(), "clip.mp4")
+	pipelinestest.WriteClip(t, clip, 20) // 667 ms
+	m := newManager(t)
+	if err := m.Add(parse(t, `{name: loop, source: {type: file, uri: "`+clip+`", loop: true}}`)); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := m.SubscribeAccessUnits("loop", 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	timeout := time.After(15 * time.Second)
+	// Access units come in decode order, so B-frames put a PTS up to a few frames before the
+	// latest; a restart without the shift would go back by most of the clip.
+	const reorder = 200 * time.Millisecond
+	var latest time.Duration
+	for i := range 70 { // three restarts and more
+		select {
+		case au := <-sub.C:
+			if au.PTS < latest-reorder {
+				t.Fatalf("access unit %d: pts %v after %v", i, au.PTS, latest)
+			}
+			latest = max(latest, au.PTS)
+		case <-timeout:
+			t.Fatalf("only %d access units in 15 s", i)
+		}
+	}
+}
+
 func TestFileWithoutLoopStopsAtEOS(t *testing.T) {
 	clip := filepath.Join(t.TempDir(), "clip.mp4")
 	pipelinestest.WriteClip(t, clip, 10)

@@ -41,6 +41,9 @@ type supervisor struct {
 	// latest is the last analysed frame; nil before the first.
 	latest atomic.Pointer[Detections]
 
+	// timeline keeps the stream's timestamps going forward across runs (see runOnce).
+	timeline timeline
+
 	subsMu sync.Mutex
 	subs   map[*Subscription]struct{}
 	gop    gopCache // the current group of pictures, for new subscribers
@@ -152,8 +155,14 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 	var lastFrame atomic.Int64    // unix nanos of the latest frame, or of the start
 	lastFrame.Store(start.UnixNano())
 	var runFrames atomic.Uint64
+	// Each run's timestamps start again near zero. Viewers stay connected through a restart
+	// (a camera that came back, a file that loops), and a browser that sees RTP timestamps
+	// jump back stops showing frames: Chromium froze a looping file after its second restart.
+	// So every run is shifted to continue where the last one ended, plus the time between.
+	base := s.timeline.nextRun()
 	hooks := media.Hooks{
 		OnFrame: func(f detect.Frame) {
+			f.PTS += base
 			s.frames.Add(1)
 			index := runFrames.Add(1) - 1
 			now := time.Now()
@@ -171,6 +180,8 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 		},
 		OnSkipped: func() { s.skipped.Add(1) },
 		OnAccessUnit: func(au media.AccessUnit) {
+			au.PTS += base
+			s.timeline.saw(au.PTS)
 			s.bitrate.observe(time.Now(), float64(8*len(au.Data)))
 			s.publish(au)
 		},
@@ -210,6 +221,35 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 		played = time.Since(time.Unix(0, t))
 	}
 	return played, err
+}
+
+// timeline is the offset that makes a pipeline's timestamps one forward-running line across
+// its runs: a run's timestamps start where the last run's latest ended, plus the wall-clock
+// time since, as if the stream had never stopped.
+type timeline struct {
+	mu     sync.Mutex
+	latest time.Duration // the latest timestamp published, shifted
+	at     time.Time     // when it was published; zero before the first
+}
+
+// saw records a published (shifted) timestamp.
+func (t *timeline) saw(pts time.Duration) {
+	t.mu.Lock()
+	if pts > t.latest || t.at.IsZero() {
+		t.latest = pts
+	}
+	t.at = time.Now()
+	t.mu.Unlock()
+}
+
+// nextRun returns the offset for a run starting now.
+func (t *timeline) nextRun() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.at.IsZero() {
+		return 0
+	}
+	return t.latest + time.Since(t.at)
 }
 
 // errNoVideo is the watchdog's verdict: the source may still be connected, but no picture

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -36,9 +37,10 @@ type drawnFrame struct {
 	} `json:"boxes"`
 }
 
-// The live view in headless Chromium plays the demo pen and draws each analysed frame's boxes
-// on that very frame, where the pen's ground truth says the pigs were.
-func TestBrowserViewDrawsDetectionsOnTheirFrame(t *testing.T) {
+// browserDriver returns node and the folder holding playwright-core, or skips the test when
+// the browser test's parts are not installed.
+func browserDriver(t *testing.T) (node, modules string) {
+	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not installed (scripts/deps.sh installs it); skipping the browser test")
@@ -46,13 +48,64 @@ func TestBrowserViewDrawsDetectionsOnTheirFrame(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Skipf("%s is missing (scripts/deps.sh installs chromium); skipping the browser test", chromiumPath)
 	}
-	modules, err := filepath.Abs("../../third_party/node")
-	if err != nil {
+	if modules, err = filepath.Abs("../../third_party/node"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(modules, "node_modules", "playwright-core")); err != nil {
 		t.Fatalf("playwright-core is not installed under %s: run scripts/deps.sh", modules)
 	}
+	return node, modules
+}
+
+// Headless Chromium keeps showing a stream through its pipeline's restarts (a file that loops
+// every two seconds, as a camera that drops and comes back would restart it): the timestamps
+// viewers get run on across runs. When they jumped back to zero, Chromium froze the picture
+// from the second restart on.
+func TestBrowserKeepsPlayingAcrossRestarts(t *testing.T) {
+	node, modules := browserDriver(t)
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (make deps installs it)")
+	}
+	clip := filepath.Join(t.TempDir(), "loop.mp4")
+	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15:duration=2",
+		"-c:v", "libx264", "-bf", "0", "-g", "15", "-pix_fmt", "yuv420p", clip).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	srv := startServerWithConfig(t, fmt.Sprintf("pipelines:\n  - name: loop\n    source: {type: file, uri: %q, loop: true}\n    outputs: [{type: webrtc}]\n", clip))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "../../web/ui/testdata/playing.mjs")
+	cmd.Env = append(os.Environ(), "PW_URL="+srv.base+"/view/loop", "PW_CHROMIUM="+chromiumPath, "PW_MODULES="+modules, "PW_WATCH_MS=9000")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("browser driver: %v\n%s\nserver log:\n%s", err, stderr.String(), srv.logs.String())
+	}
+	var result struct{ Samples [][2]float64 }
+	if err := json.Unmarshal(out, &result); err != nil || len(result.Samples) < 2 {
+		t.Fatalf("driver output %q: %v", out, err)
+	}
+	// The longest stretch in which the page presented no new frame; 15 fps is 67 ms a frame.
+	var stall, since float64
+	for i := 1; i < len(result.Samples); i++ {
+		if result.Samples[i][1] > result.Samples[i-1][1] {
+			since = result.Samples[i][0]
+		}
+		stall = max(stall, result.Samples[i][0]-since)
+	}
+	first, last := result.Samples[0], result.Samples[len(result.Samples)-1]
+	t.Logf("%.0f frames presented in %.1f s; longest stall %.0f ms", last[1]-first[1], (last[0]-first[0])/1000, stall)
+	if stall > 1500 {
+		t.Errorf("the picture stood still for %.0f ms over four restarts", stall)
+	}
+	srv.stop(t)
+}
+
+// The live view in headless Chromium plays the demo pen and draws each analysed frame's boxes
+// on that very frame, where the pen's ground truth says the pigs were.
+func TestBrowserViewDrawsDetectionsOnTheirFrame(t *testing.T) {
+	node, modules := browserDriver(t)
 
 	cfgPath := defaultConfigWithModel(t)
 	cfg, err := spec.Load(cfgPath)
