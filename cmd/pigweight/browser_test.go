@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,6 +102,74 @@ func TestBrowserKeepsPlayingAcrossRestarts(t *testing.T) {
 		t.Errorf("the picture stood still for %.0f ms over four restarts", stall)
 	}
 	srv.stop(t)
+}
+
+// The live view joins again by itself when it loses the server: the server stops and starts
+// again on the same address, and the page, left open, shows the pen again.
+func TestBrowserViewJoinsAgainAfterAServerRestart(t *testing.T) {
+	node, modules := browserDriver(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	cfg := filepath.Join(t.TempDir(), "pigweight.yaml")
+	if err := os.WriteFile(cfg, []byte("pipelines:\n  - name: pen\n    source: {type: synthetic}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, "--config", cfg, "--listen", addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "../../web/ui/testdata/playing.mjs")
+	cmd.Env = append(os.Environ(), "PW_URL="+srv.base+"/view/pen", "PW_CHROMIUM="+chromiumPath, "PW_MODULES="+modules, "PW_WATCH_MS=14000")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	viewers := func() int {
+		var st struct{ Viewers int }
+		if code := srv.getJSON(t, "/api/v1/pipelines/pen", &st); code != http.StatusOK {
+			t.Fatalf("GET /api/v1/pipelines/pen: %d", code)
+		}
+		return st.Viewers
+	}
+	for viewers() == 0 {
+		if ctx.Err() != nil {
+			t.Fatalf("the page never joined\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	srv.stop(t)
+	time.Sleep(time.Second)
+	startServer(t, "--config", cfg, "--listen", addr)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("browser driver: %v\n%s", err, stderr.String())
+	}
+	var result struct {
+		Samples    [][2]float64
+		Reconnects int
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &result); err != nil || len(result.Samples) < 2 {
+		t.Fatalf("driver output %q: %v", stdout.String(), err)
+	}
+	// Frames presented after the longest stall (the restart) until the end of the watch.
+	var stall, since, resumedAt float64
+	for i := 1; i < len(result.Samples); i++ {
+		if result.Samples[i][1] > result.Samples[i-1][1] {
+			if result.Samples[i][0]-since > stall {
+				stall, resumedAt = result.Samples[i][0]-since, result.Samples[i-1][1]
+			}
+			since = result.Samples[i][0]
+		}
+	}
+	after := result.Samples[len(result.Samples)-1][1] - resumedAt
+	t.Logf("stall of %.0f ms, then %.0f frames; %d reconnects", stall, after, result.Reconnects)
+	if result.Reconnects < 1 || stall == 0 || after < 15 {
+		t.Errorf("after a stall of %.0f ms the page showed %.0f frames (%d reconnects); want it back at 15 fps", stall, after, result.Reconnects)
+	}
 }
 
 // The live view in headless Chromium plays the demo pen and draws each analysed frame's boxes

@@ -36,6 +36,7 @@
     latencyLog: [],    // every measured latency (ms), the newest 10000, for benchmarks
     firstFrameMs: null, // when the first frame was shown, ms after the page began loading
     pc: null,
+    reconnects: 0,     // sessions joined after the first (see connect)
   };
   window.pigweight = state;
 
@@ -252,47 +253,84 @@
   }
   pollViewers();
 
-  // Signalling: join, then answer the server's offer; candidates trickle both ways.
-  const ws = new WebSocket((location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws');
-  const send = (m) => ws.send(JSON.stringify(m));
-  let viewerID = null;
-  let remoteSet = false;
-  const pendingCandidates = [];
+  // Signalling: join, then answer the server's offer; candidates trickle both ways. A session
+  // that ends (the server restarted, the network went, the peer connection failed) is joined
+  // again after a pause that grows from one second to ten, so that a screen left on the live
+  // view comes back by itself.
+  const retryMin = 1000, retryMax = 10000;
+  let retryMs = retryMin;
+  let session = null;
 
-  ws.onopen = () => send({ type: 'join', stream });
-  ws.onclose = () => { if (!state.connected) setState('signalling closed'); };
-  ws.onmessage = async (ev) => {
-    let m;
-    try {
-      m = JSON.parse(ev.data);
-    } catch {
+  function connect() {
+    const s = { ws: null, pc: null, viewerID: null, remoteSet: false, pending: [], over: false };
+    session = s;
+    const ws = new WebSocket((location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/ws');
+    s.ws = ws;
+    s.send = (m) => {
+      if (ws.readyState === WebSocket.OPEN) {
+        ws.send(JSON.stringify(m));
+      }
+    };
+    ws.onopen = () => s.send({ type: 'join', stream });
+    ws.onclose = () => lost(s, 'signalling closed');
+    ws.onmessage = async (ev) => {
+      let m;
+      try {
+        m = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      try {
+        if (m.type === 'offer') {
+          await answer(s, m);
+        } else if (m.type === 'candidate' && m.id === s.viewerID) {
+          const c = m.candidate;
+          if (!c || !c.candidate) {
+            return; // end of the server's candidates
+          }
+          if (s.remoteSet) {
+            await s.pc.addIceCandidate(c);
+          } else {
+            s.pending.push(c);
+          }
+        } else if (m.type === 'error') {
+          setState('error: ' + String(m.error));
+        }
+      } catch (err) {
+        setState('error: ' + String(err));
+      }
+    };
+  }
+
+  // lost ends session s, once, and joins again after the current pause.
+  function lost(s, why) {
+    if (s.over || session !== s) {
       return;
     }
-    try {
-      if (m.type === 'offer') {
-        await answer(m);
-      } else if (m.type === 'candidate' && m.id === viewerID) {
-        const c = m.candidate;
-        if (!c || !c.candidate) {
-          return; // end of the server's candidates
-        }
-        if (remoteSet) {
-          await state.pc.addIceCandidate(c);
-        } else {
-          pendingCandidates.push(c);
-        }
-      } else if (m.type === 'error') {
-        setState('error: ' + String(m.error));
-      }
-    } catch (err) {
-      setState('error: ' + String(err));
+    s.over = true;
+    state.connected = false;
+    if (s.pc) {
+      s.pc.close();
     }
-  };
+    if (s.ws.readyState === WebSocket.CONNECTING || s.ws.readyState === WebSocket.OPEN) {
+      s.ws.close();
+    }
+    state.pc = null;
+    detectionsChannel = null;
+    const wait = retryMs;
+    retryMs = Math.min(retryMax, 2 * retryMs);
+    setState(why + '; joining again in ' + Math.round(wait / 1000) + ' s');
+    setTimeout(() => {
+      state.reconnects++;
+      connect();
+    }, wait);
+  }
 
-  async function answer(m) {
-    viewerID = m.id;
+  async function answer(s, m) {
+    s.viewerID = m.id;
     // The server's STUN/TURN servers (the config's webrtc.ice_servers), for a viewer behind NAT.
     const pc = new RTCPeerConnection({ iceServers: Array.isArray(m.ice_servers) ? m.ice_servers : [] });
+    s.pc = pc;
     state.pc = pc;
     pc.ontrack = (ev) => {
       video.srcObject = ev.streams[0] || new MediaStream([ev.track]);
@@ -306,20 +344,30 @@
     };
     pc.onicecandidate = (ev) => {
       if (ev.candidate && ev.candidate.candidate) {
-        send({ type: 'candidate', id: viewerID, candidate: ev.candidate.toJSON() });
+        s.send({ type: 'candidate', id: s.viewerID, candidate: ev.candidate.toJSON() });
       }
     };
     pc.onconnectionstatechange = () => {
+      if (s.over) {
+        return;
+      }
       state.connected = pc.connectionState === 'connected';
       setState(pc.connectionState);
+      if (state.connected) {
+        retryMs = retryMin;
+      } else if (pc.connectionState === 'failed' || pc.connectionState === 'closed') {
+        lost(s, 'connection ' + pc.connectionState);
+      }
     };
     await pc.setRemoteDescription({ type: 'offer', sdp: m.sdp });
-    remoteSet = true;
-    for (const c of pendingCandidates.splice(0)) {
+    s.remoteSet = true;
+    for (const c of s.pending.splice(0)) {
       await pc.addIceCandidate(c);
     }
     const desc = await pc.createAnswer();
     await pc.setLocalDescription(desc);
-    send({ type: 'answer', id: viewerID, sdp: pc.localDescription.sdp });
+    s.send({ type: 'answer', id: s.viewerID, sdp: pc.localDescription.sdp });
   }
+
+  connect();
 })();

@@ -2,8 +2,8 @@
 // presented, every 250 ms, for cmd/pigweight's test that viewers keep playing through a
 // pipeline's restarts. Environment: PW_URL (the page), PW_CHROMIUM (the browser), PW_MODULES
 // (a folder whose node_modules holds playwright-core), PW_WATCH_MS (how long to watch).
-// Prints one JSON object on stdout: {samples: [[ms since the first frame, framesPresented], ...]};
-// exits 1 with the reason on stderr.
+// Prints one JSON object on stdout: {samples: [[ms since the first frame, framesPresented], ...],
+// reconnects}; exits 1 with the reason on stderr.
 import { launchChromium } from '../../../scripts/chromium.mjs';
 
 const watchMs = Number(process.env.PW_WATCH_MS || 9000);
@@ -25,7 +25,8 @@ try {
     samples.push([Date.now() - start, await presented(page)]);
     await sleep(250);
   }
-  process.stdout.write(JSON.stringify({ samples }) + '\n');
+  const reconnects = await page.evaluate(() => window.pigweight.reconnects);
+  process.stdout.write(JSON.stringify({ samples, reconnects }) + '\n');
   await browser.close();
 } catch (e) {
   process.stderr.write('driver: ' + (e && e.stack ? e.stack : String(e)) + '\n');
