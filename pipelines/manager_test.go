@@ -297,14 +297,20 @@ func TestReloadTouchesOnlyWhatChanged(t *testing.T) {
 	if st := status(t, m, "a"); st.Since != aBefore.Since || st.Restarts != 0 {
 		t.Errorf("unchanged pipeline a was restarted: %+v", st)
 	}
-	// The subscriber of b follows it across the restart, from a keyframe.
+	// The subscriber of b follows it across the restart, from a keyframe, and its timestamps
+	// keep rising (the synthetic source has no B-frames).
 	deadline := time.After(10 * time.Second)
+	last := time.Duration(-1)
 	for keyframes := 0; keyframes < 2; {
 		select {
 		case au, ok := <-sub.C:
 			if !ok {
 				t.Fatal("subscription closed by the restart")
 			}
+			if au.PTS <= last {
+				t.Fatalf("pts %v after %v across the reload", au.PTS, last)
+			}
+			last = au.PTS
 			if au.Keyframe {
 				keyframes++
 			}

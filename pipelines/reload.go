@@ -68,6 +68,7 @@ func (m *Manager) Reload(ps []spec.Pipeline) (ReloadResult, error) {
 	for _, s := range stop {
 		s.stop()
 		if next, ok := replaced[s.spec.Name]; ok {
+			next.timeline.follow(&s.timeline) // its viewers stay: so do their timestamps
 			s.handOverSubscriptions(next)
 		} else {
 			s.closeSubscriptions()

@@ -242,6 +242,16 @@ func (t *timeline) saw(pts time.Duration) {
 	t.mu.Unlock()
 }
 
+// follow makes t continue from where other, a replaced pipeline's timeline, stands.
+func (t *timeline) follow(other *timeline) {
+	other.mu.Lock()
+	latest, at := other.latest, other.at
+	other.mu.Unlock()
+	t.mu.Lock()
+	t.latest, t.at = latest, at
+	t.mu.Unlock()
+}
+
 // nextRun returns the offset for a run starting now.
 func (t *timeline) nextRun() time.Duration {
 	t.mu.Lock()
