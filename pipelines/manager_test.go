@@ -139,6 +139,56 @@ func TestTimestampsRunOnAcrossRestarts(t *testing.T) {
 	}
 }
 
+// A camera that sends B-frames is passed through until they show; then a pipeline with a
+// webrtc output restarts once, quietly, and encodes for viewers (no B-frames: timestamps rise
+// in decode order), while one without keeps passing the camera's stream through.
+func TestBFramesAreEncodedForViewers(t *testing.T) {
+	clip := filepath.Join(t.TempDir(), "clip.mp4")
+	pipelinestest.WriteClip(t, clip, 30) // x264enc's defaults: B-frames
+	m := newManager(t)
+	for _, p := range []string{
+		`{name: viewed, source: {type: file, uri: "` + clip + `", loop: true}, outputs: [{type: webrtc}]}`,
+		`{name: unviewed, source: {type: file, uri: "` + clip + `", loop: true}}`,
+	} {
+		if err := m.Add(parse(t, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reorders := func(name string) int {
+		t.Helper()
+		sub, err := m.SubscribeAccessUnits(name, 512)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		timeout := time.After(15 * time.Second)
+		var latest time.Duration
+		n := 0
+		for i := range 45 {
+			select {
+			case au := <-sub.C:
+				if i > 0 && au.PTS < latest {
+					n++
+				}
+				latest = max(latest, au.PTS)
+			case <-timeout:
+				t.Fatalf("%s: only %d access units in 15 s", name, i)
+			}
+		}
+		return n
+	}
+	waitStatus(t, m, "viewed", "playing", playingWith(30))
+	if n := reorders("viewed"); n != 0 {
+		t.Errorf("viewed: %d access units out of presentation order after the switch; want an encoding without B-frames", n)
+	}
+	if st := status(t, m, "viewed"); st.Restarts != 0 || st.LastError != "" {
+		t.Errorf("the switch counted as a failure: %+v", st)
+	}
+	if n := reorders("unviewed"); n == 0 {
+		t.Error("unviewed: no B-frames in its access units; the camera's stream should pass through untouched")
+	}
+}
+
 func TestFileWithoutLoopStopsAtEOS(t *testing.T) {
 	clip := filepath.Join(t.TempDir(), "clip.mp4")
 	pipelinestest.WriteClip(t, clip, 10)

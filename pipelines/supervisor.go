@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +41,9 @@ type supervisor struct {
 	bitrate rateMeter // of the encoded stream, bits per second
 	// latest is the last analysed frame; nil before the first.
 	latest atomic.Pointer[Detections]
+	// bframes is set once the camera turned out to send B-frames: from then on its runs
+	// encode for viewers.
+	bframes atomic.Bool
 
 	// timeline keeps the stream's timestamps going forward across runs (see runOnce).
 	timeline timeline
@@ -113,6 +117,11 @@ func (s *supervisor) loop(ctx context.Context, done chan struct{}) {
 			return
 		}
 		switch {
+		case errors.Is(err, errBFrames):
+			s.log.Info("the camera sends B-frames, which browsers do not play over WebRTC: encoding for viewers from now on")
+			s.bframes.Store(true)
+			backoff = backoffMin
+			continue
 		case errors.Is(err, io.EOF) && s.spec.Source.Type == spec.SourceFile && s.spec.Source.Loop:
 			s.log.Debug("file ended, looping")
 			backoff = backoffMin
@@ -160,6 +169,13 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 	// jump back stops showing frames: Chromium froze a looping file after its second restart.
 	// So every run is shifted to continue where the last one ended, plus the time between.
 	base := s.timeline.nextRun()
+	runSpec := s.spec
+	if s.bframes.Load() && hasWebRTCOutput(runSpec) {
+		runSpec = encodingForViewers(runSpec)
+	}
+	// A passthrough run watches for B-frames: access units come in decode order, so a PTS
+	// below an earlier one means the camera reorders pictures.
+	reorders := reorderWatch{passthrough: !encodesAlways(runSpec), found: make(chan struct{})}
 	hooks := media.Hooks{
 		OnFrame: func(f detect.Frame) {
 			f.PTS += base
@@ -180,6 +196,7 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 		},
 		OnSkipped: func() { s.skipped.Add(1) },
 		OnAccessUnit: func(au media.AccessUnit) {
+			reorders.see(au)
 			au.PTS += base
 			s.timeline.saw(au.PTS)
 			s.bitrate.observe(time.Now(), float64(8*len(au.Data)))
@@ -187,7 +204,7 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 		},
 	}
 	s.resetGOP()
-	run, err := s.runtime.Start(s.spec, hooks)
+	run, err := s.runtime.Start(runSpec, hooks)
 	if err != nil {
 		return 0, fmt.Errorf("start: %w", err)
 	}
@@ -197,6 +214,20 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	var watching sync.WaitGroup
+	watching.Add(1)
+	go func() {
+		defer watching.Done()
+		select {
+		case <-reorders.found:
+			if hasWebRTCOutput(runSpec) {
+				cancel(errBFrames)
+			} else if !s.bframes.Swap(true) {
+				// Encoding costs a core or so at 1080p: only for a pipeline meant for viewers.
+				s.log.Warn("the camera sends B-frames, which browsers do not play smoothly over WebRTC; add outputs: [{type: webrtc}] to encode for viewers")
+			}
+		case <-runCtx.Done():
+		}
+	}()
 	if limit := s.spec.Source.Watchdog.D(); limit > 0 {
 		watching.Add(1)
 		go func() {
@@ -205,7 +236,7 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 		}()
 	}
 	err = run.Wait(runCtx)
-	if cause := context.Cause(runCtx); ctx.Err() == nil && errors.Is(cause, errNoVideo) {
+	if cause := context.Cause(runCtx); ctx.Err() == nil && (errors.Is(cause, errNoVideo) || errors.Is(cause, errBFrames)) {
 		err = cause
 	}
 	cancel(nil)
@@ -221,6 +252,60 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 		played = time.Since(time.Unix(0, t))
 	}
 	return played, err
+}
+
+// errBFrames ends a passthrough run whose camera turned out to send B-frames, which browsers
+// do not play over WebRTC (Chromium showed 4 of 15 frames a second); the next runs encode.
+var errBFrames = errors.New("the camera sends B-frames")
+
+// reorderLimit is how many access units with a PTS below an earlier one make a run's camera
+// one that sends B-frames: one alone could be a camera's timestamp glitch.
+const reorderLimit = 3
+
+// reorderWatch counts a passthrough run's H.264 access units that come before an earlier one
+// in presentation order, and closes found at reorderLimit. Only the streaming thread that
+// taps the access units calls see.
+type reorderWatch struct {
+	passthrough bool
+	latest      time.Duration
+	seen, count int
+	found       chan struct{}
+}
+
+func (w *reorderWatch) see(au media.AccessUnit) {
+	if !w.passthrough || au.Codec != "h264" || w.count >= reorderLimit {
+		return
+	}
+	if w.seen > 0 && au.PTS < w.latest {
+		if w.count++; w.count == reorderLimit {
+			close(w.found)
+		}
+	}
+	w.seen++
+	w.latest = max(w.latest, au.PTS)
+}
+
+// encodesAlways reports whether p's webrtc output encodes whatever the camera sends.
+func encodesAlways(p spec.Pipeline) bool {
+	return slices.ContainsFunc(p.Outputs, func(o spec.Output) bool {
+		return o.Type == spec.OutputWebRTC && o.Encode == spec.EncodingAlways
+	})
+}
+
+// hasWebRTCOutput reports whether p is meant for browser viewers.
+func hasWebRTCOutput(p spec.Pipeline) bool {
+	return slices.ContainsFunc(p.Outputs, func(o spec.Output) bool { return o.Type == spec.OutputWebRTC })
+}
+
+// encodingForViewers returns p with its webrtc output set to encode always.
+func encodingForViewers(p spec.Pipeline) spec.Pipeline {
+	p.Outputs = slices.Clone(p.Outputs)
+	for i, o := range p.Outputs {
+		if o.Type == spec.OutputWebRTC {
+			p.Outputs[i].Encode = spec.EncodingAlways
+		}
+	}
+	return p
 }
 
 // timeline is the offset that makes a pipeline's timestamps one forward-running line across

@@ -127,7 +127,7 @@ func RequiredElements(p spec.Pipeline) []string {
 	// A webrtc output may encode once for viewers (H.265 cameras, overlay burn); x264enc is
 	// the encoder that is always there (nvh264enc is taken when present).
 	for _, o := range p.Outputs {
-		if o.Type == spec.OutputWebRTC && (p.Source.Type != spec.SourceSynthetic || o.Overlay == spec.OverlayBurn) {
+		if o.Type == spec.OutputWebRTC && (p.Source.Type != spec.SourceSynthetic || o.Overlay == spec.OverlayBurn || o.Encode == spec.EncodingAlways) {
 			need = append(need, "tee", "queue", "videoconvert", "x264enc", "h264parse", "fakesink")
 		}
 	}

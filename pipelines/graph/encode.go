@@ -35,10 +35,11 @@ func (r *Run) webrtcOutput() (spec.Output, bool) {
 }
 
 // encodes reports whether the pipeline re-encodes for viewers: it has a webrtc output and the
-// camera's codec is not H.264, or the output burns the overlay in.
+// camera's codec is not H.264, the output burns the overlay in, or it says encode: always
+// (which the supervisor also sets for a camera found to send B-frames).
 func (r *Run) encodes(codec Codec) bool {
 	o, ok := r.webrtcOutput()
-	return ok && (codec != H264 || o.Overlay == spec.OverlayBurn)
+	return ok && (codec != H264 || o.Overlay == spec.OverlayBurn || o.Encode == spec.EncodingAlways)
 }
 
 // burns reports whether pwinfer draws the detections into the frames.

@@ -72,7 +72,8 @@ const (
 )
 
 // defaultOutput is what each entry of outputs starts from: an output given without an overlay
-// sends detections as data, which costs the encoder nothing.
+// sends detections as data, which costs the encoder nothing, and encodes only when browsers
+// need it.
 func defaultOutput() Output {
-	return Output{Overlay: OverlayData}
+	return Output{Overlay: OverlayData, Encode: EncodingAuto}
 }

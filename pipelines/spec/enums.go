@@ -175,6 +175,35 @@ func (o Overlay) MarshalJSON() ([]byte, error) { return json.Marshal(string(o)) 
 // UnmarshalJSON accepts a JSON string naming a known mode, or "" (unset).
 func (o *Overlay) UnmarshalJSON(b []byte) error { return enumFromJSON(b, o, overlays()) }
 
+// Encoding says when a webrtc output encodes the video for viewers instead of passing the
+// camera's H.264 through.
+type Encoding string
+
+// The encoding modes.
+const (
+	// EncodingAuto encodes when browsers cannot play the camera's stream as it is: H.265, or
+	// H.264 with B-frames (found while playing; the pipeline then restarts once, encoding),
+	// or boxes burned in.
+	EncodingAuto Encoding = "auto"
+	// EncodingAlways encodes every stream: one H.264 encoding whose bitrate follows the
+	// viewers (for viewers on slow links).
+	EncodingAlways Encoding = "always"
+)
+
+func encodings() []Encoding { return []Encoding{EncodingAuto, EncodingAlways} }
+
+// UnmarshalYAML accepts only the known encoding modes.
+func (e *Encoding) UnmarshalYAML(n *yaml.Node) error { return enumFromYAML(n, e, encodings()) }
+
+// MarshalYAML writes the mode as a plain string.
+func (e Encoding) MarshalYAML() (any, error) { return string(e), nil }
+
+// MarshalJSON writes the mode as a JSON string.
+func (e Encoding) MarshalJSON() ([]byte, error) { return json.Marshal(string(e)) }
+
+// UnmarshalJSON accepts a JSON string naming a known mode, or "" (unset).
+func (e *Encoding) UnmarshalJSON(b []byte) error { return enumFromJSON(b, e, encodings()) }
+
 // enumFromYAML sets *out to n's value if it is one of allowed. Only scalars qualify: a list or
 // mapping where a name belongs is a mistake, not something to stringify.
 func enumFromYAML[T ~string](n *yaml.Node, out *T, allowed []T) error {

@@ -80,7 +80,7 @@ pipelines:
 	p := DefaultPipeline()
 	p.Name = "demo"
 	p.Source.Type = SourceSynthetic
-	p.Outputs = []Output{{Type: OutputWebRTC, Overlay: OverlayData}}
+	p.Outputs = []Output{{Type: OutputWebRTC, Overlay: OverlayData, Encode: EncodingAuto}}
 	want.Pipelines = []Pipeline{p}
 	if !cfg.Equal(*want) {
 		t.Errorf("Parse() = %+v\nwant %+v", cfg, want)
@@ -106,6 +106,7 @@ pipelines:
 		{"backoff_max", got.Restart.BackoffMax.D(), 30 * time.Second},
 		{"synthetic", got.Source.Synthetic, Synthetic{Width: 640, Height: 480, FPS: 15, Pigs: 8, Seed: 1}},
 		{"overlay", got.Outputs[0].Overlay, OverlayData},
+		{"encode", got.Outputs[0].Encode, EncodingAuto},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -154,7 +155,7 @@ pipelines:
 			Synthetic: DefaultPipeline().Source.Synthetic},
 		Decode:    DecodeSoftware,
 		Inference: Inference{Enabled: true, Model: "seg", Interval: 3},
-		Outputs:   []Output{{Type: OutputWebRTC, Overlay: OverlayBurn}},
+		Outputs:   []Output{{Type: OutputWebRTC, Overlay: OverlayBurn, Encode: EncodingAuto}},
 		Restart:   Restart{BackoffMin: ms(1000), BackoffMax: Duration(time.Minute)},
 	}
 	if !p.Equal(want) {
@@ -237,7 +238,7 @@ models:
 			"4 pipelines[0].colour: unknown field (known: name, source, decode, inference, outputs, restart)",
 			"7 pipelines[0].source.url: unknown field (known: type, uri, loop, transport, latency, watchdog, synthetic)",
 			"9 pipelines[0].source.synthetic.pig: unknown field (known: width, height, fps, pigs, seed)",
-			"12 pipelines[0].outputs[0].overlays: unknown field (known: type, overlay, min_bitrate_kbps, max_bitrate_kbps)",
+			"12 pipelines[0].outputs[0].overlays: unknown field (known: type, overlay, encode, min_bitrate_kbps, max_bitrate_kbps)",
 			"14 pipelines[0].restart.backoff: unknown field (known: backoff_min, backoff_max)",
 			"18 models[0].size: unknown field (known: name, path, format, input_size, classes, providers, max_batch, max_wait, workers, threads, confidence, iou)",
 		}},
@@ -632,7 +633,7 @@ func TestParsePipeline(t *testing.T) {
 				want.Name = "pen3"
 				want.Source.Type, want.Source.URI, want.Source.Latency = SourceRTSP, "rtsp://cam3/s", ms(500)
 				want.Inference = Inference{Enabled: true, Model: "demo", Interval: 1}
-				want.Outputs = []Output{{Type: OutputWebRTC, Overlay: OverlayData}}
+				want.Outputs = []Output{{Type: OutputWebRTC, Overlay: OverlayData, Encode: EncodingAuto}}
 				if !p.Equal(want) {
 					t.Errorf("ParsePipeline() = %+v\nwant %+v", p, want)
 				}

@@ -157,9 +157,13 @@ type Output struct {
 	Type OutputType `yaml:"type" json:"type"`
 	// Overlay for webrtc: data (DataChannel, drawn by the page) or burn (drawn into the video). Default data.
 	Overlay Overlay `yaml:"overlay" json:"overlay"`
+	// Encode for webrtc: auto (encode only what browsers cannot play as it is) or always.
+	// Default auto.
+	Encode Encoding `yaml:"encode" json:"encode"`
 	// MinBitrateKbps and MaxBitrateKbps bound the bitrate of a stream pigweight encodes for
-	// viewers (H.265 cameras, overlay burn): it starts at the maximum and follows the lowest
-	// estimate its viewers report (REMB). 0 takes the defaults, 300 and 2500.
+	// viewers (H.265 cameras, B-frames, overlay burn, encode: always): it starts at the
+	// maximum and follows the lowest estimate its viewers report (REMB). 0 takes the
+	// defaults, 300 and 2500.
 	MinBitrateKbps int `yaml:"min_bitrate_kbps" json:"min_bitrate_kbps"`
 	MaxBitrateKbps int `yaml:"max_bitrate_kbps" json:"max_bitrate_kbps"`
 }

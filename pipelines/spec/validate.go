@@ -374,6 +374,7 @@ func (v *validator) pipeline(path string, p *Pipeline, models []Model) {
 			}
 		}
 		checkEnum(v, joinPath(op, "overlay"), o.Overlay, overlays())
+		checkEnum(v, joinPath(op, "encode"), o.Encode, encodings())
 		if lo, hi := o.BitrateBounds(); lo < 50 || hi > 100000 || lo > hi {
 			v.add(joinPath(op, "min_bitrate_kbps"), "want 50 ≤ min_bitrate_kbps ≤ max_bitrate_kbps ≤ 100000 (got %d and %d)", lo, hi)
 		}

@@ -41,7 +41,7 @@ func validConfig() *Config {
 	synth.Name = "synth"
 	synth.Source.Type = SourceSynthetic
 	synth.Inference = Inference{Enabled: true, Model: "demo", Interval: 1}
-	synth.Outputs = []Output{{Type: OutputWebRTC, Overlay: OverlayData}}
+	synth.Outputs = []Output{{Type: OutputWebRTC, Overlay: OverlayData, Encode: EncodingAuto}}
 
 	c.Pipelines = []Pipeline{cam, file, synth}
 	return c
@@ -281,7 +281,7 @@ func TestConfigValidate(t *testing.T) {
 		{"output type empty", func(c *Config) { c.Pipelines[2].Outputs[0].Type = "" }, "pipelines[2].outputs[0].type", "required (one of webrtc)"},
 		{"output type unknown", func(c *Config) { c.Pipelines[2].Outputs[0].Type = "hls" }, "pipelines[2].outputs[0].type", `must be one of webrtc (got "hls")`},
 		{"output duplicate", func(c *Config) {
-			c.Pipelines[2].Outputs = append(c.Pipelines[2].Outputs, Output{Type: OutputWebRTC, Overlay: OverlayBurn})
+			c.Pipelines[2].Outputs = append(c.Pipelines[2].Outputs, Output{Type: OutputWebRTC, Overlay: OverlayBurn, Encode: EncodingAuto})
 		}, "pipelines[2].outputs[1].type", `duplicate output type "webrtc" (also outputs[0])`},
 		{"output overlay unknown", func(c *Config) { c.Pipelines[2].Outputs[0].Overlay = "fancy" }, "pipelines[2].outputs[0].overlay", "must be one of data, burn"},
 

@@ -491,7 +491,8 @@ func openAPISchemas() obj {
 		"Output": object("One consumer of the stream.", nil, obj{
 			"type":             enum("webrtc: browser viewers.", "webrtc"),
 			"overlay":          enum("For webrtc: data is sent on a DataChannel and drawn by the page; burn is drawn into the video. Default data.", "data", "burn"),
-			"min_bitrate_kbps": integer("Lowest bitrate, kbit/s, of a stream pigweight encodes for viewers (H.265 cameras, burn); it follows the viewers' estimates. 0: 300."),
+			"encode":           enum("For webrtc: auto encodes only what browsers cannot play as it is (H.265, H.264 with B-frames, burn); always encodes every stream. Default auto.", "auto", "always"),
+			"min_bitrate_kbps": integer("Lowest bitrate, kbit/s, of a stream pigweight encodes for viewers (H.265 cameras, B-frames, burn, encode: always); it follows the viewers' estimates. 0: 300."),
 			"max_bitrate_kbps": integer("Highest bitrate, kbit/s, of such a stream; it starts here. 0: 2500."),
 		}),
 		"Restart": object("Bounds of the exponential backoff between restarts.", nil, obj{
