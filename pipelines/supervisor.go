@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -252,99 +251,6 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 		played = time.Since(time.Unix(0, t))
 	}
 	return played, err
-}
-
-// errBFrames ends a passthrough run whose camera turned out to send B-frames, which browsers
-// do not play over WebRTC (Chromium showed 4 of 15 frames a second); the next runs encode.
-var errBFrames = errors.New("the camera sends B-frames")
-
-// reorderLimit is how many access units with a PTS below an earlier one make a run's camera
-// one that sends B-frames: one alone could be a camera's timestamp glitch.
-const reorderLimit = 3
-
-// reorderWatch counts a passthrough run's H.264 access units that come before an earlier one
-// in presentation order, and closes found at reorderLimit. Only the streaming thread that
-// taps the access units calls see.
-type reorderWatch struct {
-	passthrough bool
-	latest      time.Duration
-	seen, count int
-	found       chan struct{}
-}
-
-func (w *reorderWatch) see(au media.AccessUnit) {
-	if !w.passthrough || au.Codec != "h264" || w.count >= reorderLimit {
-		return
-	}
-	if w.seen > 0 && au.PTS < w.latest {
-		if w.count++; w.count == reorderLimit {
-			close(w.found)
-		}
-	}
-	w.seen++
-	w.latest = max(w.latest, au.PTS)
-}
-
-// encodesAlways reports whether p's webrtc output encodes whatever the camera sends.
-func encodesAlways(p spec.Pipeline) bool {
-	return slices.ContainsFunc(p.Outputs, func(o spec.Output) bool {
-		return o.Type == spec.OutputWebRTC && o.Encode == spec.EncodingAlways
-	})
-}
-
-// hasWebRTCOutput reports whether p is meant for browser viewers.
-func hasWebRTCOutput(p spec.Pipeline) bool {
-	return slices.ContainsFunc(p.Outputs, func(o spec.Output) bool { return o.Type == spec.OutputWebRTC })
-}
-
-// encodingForViewers returns p with its webrtc output set to encode always.
-func encodingForViewers(p spec.Pipeline) spec.Pipeline {
-	p.Outputs = slices.Clone(p.Outputs)
-	for i, o := range p.Outputs {
-		if o.Type == spec.OutputWebRTC {
-			p.Outputs[i].Encode = spec.EncodingAlways
-		}
-	}
-	return p
-}
-
-// timeline is the offset that makes a pipeline's timestamps one forward-running line across
-// its runs: a run's timestamps start where the last run's latest ended, plus the wall-clock
-// time since, as if the stream had never stopped.
-type timeline struct {
-	mu     sync.Mutex
-	latest time.Duration // the latest timestamp published, shifted
-	at     time.Time     // when it was published; zero before the first
-}
-
-// saw records a published (shifted) timestamp.
-func (t *timeline) saw(pts time.Duration) {
-	t.mu.Lock()
-	if pts > t.latest || t.at.IsZero() {
-		t.latest = pts
-	}
-	t.at = time.Now()
-	t.mu.Unlock()
-}
-
-// follow makes t continue from where other, a replaced pipeline's timeline, stands.
-func (t *timeline) follow(other *timeline) {
-	other.mu.Lock()
-	latest, at := other.latest, other.at
-	other.mu.Unlock()
-	t.mu.Lock()
-	t.latest, t.at = latest, at
-	t.mu.Unlock()
-}
-
-// nextRun returns the offset for a run starting now.
-func (t *timeline) nextRun() time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.at.IsZero() {
-		return 0
-	}
-	return t.latest + time.Since(t.at)
 }
 
 // errNoVideo is the watchdog's verdict: the source may still be connected, but no picture
