@@ -80,6 +80,27 @@ func TestSyntheticSourceDecodesFramesWithGroundTruth(t *testing.T) {
 	}
 }
 
+// encode: always encodes an H.264 camera for viewers too (its bitrate then follows them);
+// auto passes it through.
+func TestEncodeAlways(t *testing.T) {
+	for _, tc := range []struct {
+		encode  string
+		encoder bool
+	}{{"auto", false}, {"always", true}} {
+		var aus atomic.Int64
+		p := pipelineSpec(t, `{name: pen, source: {type: synthetic, synthetic: {width: 320, height: 240, fps: 30}}, outputs: [{type: webrtc, encode: `+tc.encode+`}]}`)
+		r, err := (&Runtime{}).Start(p, media.Hooks{OnAccessUnit: func(media.AccessUnit) { aus.Add(1) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "access units", func() bool { return aus.Load() >= 5 })
+		if _, ok := r.SetBitrate(1000); ok != tc.encoder {
+			t.Errorf("encode: %s: the run has an encoder %v, want %v", tc.encode, ok, tc.encoder)
+		}
+		r.Close()
+	}
+}
+
 // A file plays to its end at its own pace, as a camera would: 30 frames at 30 fps take a second.
 func TestFileSourcePlaysToEOS(t *testing.T) {
 	clip := filepath.Join(t.TempDir(), "clip.mp4")
