@@ -59,13 +59,98 @@ func browserDriver(t *testing.T) (node, modules string) {
 	return node, modules
 }
 
+// watching is what headless Chromium saw on a live view page (web/ui/testdata/playing.mjs):
+// frames presented over time, and how often the page joined again.
+type watching struct {
+	Samples    [][2]float64 // [Unix ms, frames presented so far], from the first frame on
+	Reconnects int
+}
+
+// watch opens srv's live view of stream in headless Chromium for watchMs after its first frame;
+// once the page has joined, during (if not nil) runs while it watches.
+func watch(t *testing.T, srv *server, stream string, watchMs int, during func()) watching {
+	t.Helper()
+	node, modules := browserDriver(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "../../web/ui/testdata/playing.mjs")
+	cmd.Env = append(os.Environ(), "PW_URL="+srv.base+"/view/"+stream, "PW_CHROMIUM="+chromiumPath, "PW_MODULES="+modules, fmt.Sprintf("PW_WATCH_MS=%d", watchMs))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if during != nil {
+		for {
+			var st struct{ Viewers int }
+			if code := srv.getJSON(t, "/api/v1/pipelines/"+stream, &st); code != http.StatusOK {
+				t.Fatalf("GET /api/v1/pipelines/%s: %d", stream, code)
+			}
+			if st.Viewers > 0 {
+				break
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("the page never joined\n%s", stderr.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		during()
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("browser driver: %v\n%s\nserver log:\n%s", err, stderr.String(), srv.logs.String())
+	}
+	var w watching
+	if err := json.Unmarshal(stdout.Bytes(), &w); err != nil || len(w.Samples) < 2 {
+		t.Fatalf("driver output %q: %v", stdout.String(), err)
+	}
+	return w
+}
+
+// longestStall is the longest stretch, in ms, in which the page presented no new frame, and
+// how many frames it had presented when that stretch ended.
+func (w watching) longestStall() (ms, framesBefore float64) {
+	var since float64
+	for i := 1; i < len(w.Samples); i++ {
+		if w.Samples[i][1] > w.Samples[i-1][1] {
+			if gap := w.Samples[i][0] - since; gap > ms {
+				ms, framesBefore = gap, w.Samples[i-1][1]
+			}
+			since = w.Samples[i][0]
+		}
+	}
+	if gap := w.Samples[len(w.Samples)-1][0] - since; gap > ms { // a stall to the end
+		ms, framesBefore = gap, w.Samples[len(w.Samples)-1][1]
+	}
+	return ms, framesBefore
+}
+
+// presentedBetween is how many frames the page presented from a to b.
+func (w watching) presentedBetween(a, b time.Time) float64 {
+	at := func(t time.Time) float64 { // frames presented by t
+		ms, n := float64(t.UnixMilli()), 0.0
+		for _, s := range w.Samples {
+			if s[0] <= ms {
+				n = s[1]
+			}
+		}
+		return n
+	}
+	return at(b) - at(a)
+}
+
+// fps is the rate at which the page presented frames over the whole watch.
+func (w watching) fps() float64 {
+	first, last := w.Samples[0], w.Samples[len(w.Samples)-1]
+	return (last[1] - first[1]) / ((last[0] - first[0]) / 1000)
+}
+
 // Headless Chromium keeps showing a stream at its frame rate through its pipeline's restarts
 // (a file that loops every two seconds, as a camera that drops and comes back would restart
 // it): the timestamps viewers get run on across runs. When they jumped back to zero, Chromium
 // froze the picture from the second restart on. The clip has B-frames, which Chromium plays
 // at a quarter of the rate when passed through: the pipeline finds them and encodes instead.
 func TestBrowserKeepsPlayingAcrossRestarts(t *testing.T) {
-	node, modules := browserDriver(t)
+	browserDriver(t)
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg not installed (make deps installs it)")
 	}
@@ -75,36 +160,48 @@ func TestBrowserKeepsPlayingAcrossRestarts(t *testing.T) {
 		t.Fatalf("ffmpeg: %v\n%s", err, out)
 	}
 	srv := startServerWithConfig(t, fmt.Sprintf("pipelines:\n  - name: loop\n    source: {type: file, uri: %q, loop: true}\n    outputs: [{type: webrtc}]\n", clip))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "../../web/ui/testdata/playing.mjs")
-	cmd.Env = append(os.Environ(), "PW_URL="+srv.base+"/view/loop", "PW_CHROMIUM="+chromiumPath, "PW_MODULES="+modules, "PW_WATCH_MS=9000")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("browser driver: %v\n%s\nserver log:\n%s", err, stderr.String(), srv.logs.String())
-	}
-	var result struct{ Samples [][2]float64 }
-	if err := json.Unmarshal(out, &result); err != nil || len(result.Samples) < 2 {
-		t.Fatalf("driver output %q: %v", out, err)
-	}
-	// The longest stretch in which the page presented no new frame; 15 fps is 67 ms a frame.
-	var stall, since float64
-	for i := 1; i < len(result.Samples); i++ {
-		if result.Samples[i][1] > result.Samples[i-1][1] {
-			since = result.Samples[i][0]
-		}
-		stall = max(stall, result.Samples[i][0]-since)
-	}
-	first, last := result.Samples[0], result.Samples[len(result.Samples)-1]
-	fps := (last[1] - first[1]) / ((last[0] - first[0]) / 1000)
-	t.Logf("%.1f fps presented over %.1f s; longest stall %.0f ms", fps, (last[0]-first[0])/1000, stall)
+	w := watch(t, srv, "loop", 9000, nil)
+	stall, _ := w.longestStall()
+	t.Logf("%.1f fps presented; longest stall %.0f ms", w.fps(), stall)
 	if stall > 1500 {
 		t.Errorf("the picture stood still for %.0f ms over four restarts", stall)
 	}
-	if fps < 12 {
-		t.Errorf("%.1f fps presented of a 15 fps stream", fps)
+	if w.fps() < 12 {
+		t.Errorf("%.1f fps presented of a 15 fps stream", w.fps())
+	}
+	srv.stop(t)
+}
+
+// A pipeline stopped for three seconds and started again plays on in Chromium as soon as its
+// frames come back. Chromium asks for a keyframe after three seconds without a picture, just
+// as the stream returns; resending the stopped stream's last pictures then anchored its clock
+// in the past, and it held the restarted stream back for as long again (15 of these 45 frames).
+func TestBrowserPlaysOnAfterStopAndStart(t *testing.T) {
+	browserDriver(t)
+	srv := startServerWithConfig(t, "pipelines:\n  - name: pen\n    source: {type: synthetic}\n")
+	post := func(path string) {
+		resp, err := http.Post(srv.base+path, "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %d", path, resp.StatusCode)
+		}
+	}
+	var started time.Time
+	w := watch(t, srv, "pen", 12000, func() {
+		time.Sleep(2 * time.Second)
+		post("/api/v1/pipelines/pen/stop")
+		time.Sleep(3 * time.Second)
+		post("/api/v1/pipelines/pen/start")
+		started = time.Now()
+	})
+	// From one to four seconds after the start: 45 frames at 15 fps.
+	got := w.presentedBetween(started.Add(time.Second), started.Add(4*time.Second))
+	t.Logf("%.0f frames presented from 1 to 4 s after the start", got)
+	if got < 30 {
+		t.Errorf("%.0f frames presented from 1 to 4 s after the pipeline started again; want most of 45", got)
 	}
 	srv.stop(t)
 }
@@ -112,7 +209,7 @@ func TestBrowserKeepsPlayingAcrossRestarts(t *testing.T) {
 // The live view joins again by itself when it loses the server: the server stops and starts
 // again on the same address, and the page, left open, shows the pen again.
 func TestBrowserViewJoinsAgainAfterAServerRestart(t *testing.T) {
-	node, modules := browserDriver(t)
+	browserDriver(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -124,56 +221,17 @@ func TestBrowserViewJoinsAgainAfterAServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startServer(t, "--config", cfg, "--listen", addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "../../web/ui/testdata/playing.mjs")
-	cmd.Env = append(os.Environ(), "PW_URL="+srv.base+"/view/pen", "PW_CHROMIUM="+chromiumPath, "PW_MODULES="+modules, "PW_WATCH_MS=14000")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	viewers := func() int {
-		var st struct{ Viewers int }
-		if code := srv.getJSON(t, "/api/v1/pipelines/pen", &st); code != http.StatusOK {
-			t.Fatalf("GET /api/v1/pipelines/pen: %d", code)
-		}
-		return st.Viewers
-	}
-	for viewers() == 0 {
-		if ctx.Err() != nil {
-			t.Fatalf("the page never joined\n%s", stderr.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	time.Sleep(2 * time.Second)
-	srv.stop(t)
-	time.Sleep(time.Second)
-	startServer(t, "--config", cfg, "--listen", addr)
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("browser driver: %v\n%s", err, stderr.String())
-	}
-	var result struct {
-		Samples    [][2]float64
-		Reconnects int
-	}
-	if err := json.Unmarshal(stdout.Bytes(), &result); err != nil || len(result.Samples) < 2 {
-		t.Fatalf("driver output %q: %v", stdout.String(), err)
-	}
-	// Frames presented after the longest stall (the restart) until the end of the watch.
-	var stall, since, resumedAt float64
-	for i := 1; i < len(result.Samples); i++ {
-		if result.Samples[i][1] > result.Samples[i-1][1] {
-			if result.Samples[i][0]-since > stall {
-				stall, resumedAt = result.Samples[i][0]-since, result.Samples[i-1][1]
-			}
-			since = result.Samples[i][0]
-		}
-	}
-	after := result.Samples[len(result.Samples)-1][1] - resumedAt
-	t.Logf("stall of %.0f ms, then %.0f frames; %d reconnects", stall, after, result.Reconnects)
-	if result.Reconnects < 1 || stall == 0 || after < 15 {
-		t.Errorf("after a stall of %.0f ms the page showed %.0f frames (%d reconnects); want it back at 15 fps", stall, after, result.Reconnects)
+	w := watch(t, srv, "pen", 14000, func() {
+		time.Sleep(2 * time.Second)
+		srv.stop(t)
+		time.Sleep(time.Second)
+		startServer(t, "--config", cfg, "--listen", addr)
+	})
+	stall, before := w.longestStall()
+	after := w.Samples[len(w.Samples)-1][1] - before
+	t.Logf("stall of %.0f ms, then %.0f frames; %d reconnects", stall, after, w.Reconnects)
+	if w.Reconnects < 1 || after < 15 {
+		t.Errorf("after a stall of %.0f ms the page showed %.0f frames (%d reconnects); want it back at 15 fps", stall, after, w.Reconnects)
 	}
 }
 

@@ -366,6 +366,31 @@ func TestKeyframeRequestResendsCachedGroup(t *testing.T) {
 	}
 }
 
+// A keyframe request while the stream has stopped (its newest picture is over a second old)
+// resends nothing: the stream's next keyframe answers it, with its own timestamp.
+func TestKeyframeRequestWhileStoppedResendsNothing(t *testing.T) {
+	aus := fanouttest.Loop(fixture(t), 30, frameDuration)
+	stopped := time.Now().Add(-2 * time.Second)
+	for i := range aus {
+		aus[i].Captured = stopped
+	}
+	h, in, _ := runningHub(t, func(h *Hub) { h.keyframeInterval = 50 * time.Millisecond })
+	feedAll(t, h, in, aus[:20])
+	w := connect(t, loopbackAPI(t), h)
+	for range 5 { // a new viewer still gets the last group
+		w.next(t)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := w.client.RequestKeyframe(); err != nil {
+		t.Fatal(err)
+	}
+	w.quiet(t, 200*time.Millisecond)
+	waitFor(t, "the keyframe request to be counted", func() bool { return w.viewer.Stats().KeyframeRequests >= 1 })
+	if s := w.viewer.Stats(); s.KeyframeResends != 0 {
+		t.Errorf("%d resends of a stopped stream's group", s.KeyframeResends)
+	}
+}
+
 // viewerGoroutines counts the goroutines running a Viewer's methods.
 // noViewerGoroutines waits a moment for viewer goroutines that have signalled they are done
 // but are still returning (a stack taken right after wg.Done still shows them), and reports
@@ -526,5 +551,24 @@ func TestGOPCache(t *testing.T) {
 	}
 	if len(g2.frames) != 2 || g2.frames[1].serial != 3 {
 		t.Fatal("an old snapshot changed")
+	}
+}
+
+// A resent group goes out packed after the last timestamp sent, except frames whose own
+// timestamps are later (a group from after a restart), which keep them, across the wrap too.
+func TestResendTimestamp(t *testing.T) {
+	for _, c := range []struct {
+		own, next, want uint32
+	}{
+		{1000, 5001, 5001},         // older: packed
+		{5001, 5001, 5001},         // the same
+		{9000, 5001, 9000},         // later: its own
+		{10, 1<<32 - 100, 10},      // later across the wrap
+		{1<<32 - 100, 10, 10},      // older across the wrap
+		{1<<31 + 5001, 5001, 5001}, // half the clock away: taken as older
+	} {
+		if got := resendTimestamp(c.own, c.next); got != c.want {
+			t.Errorf("resendTimestamp(%d, %d) = %d, want %d", c.own, c.next, got, c.want)
+		}
 	}
 }

@@ -252,12 +252,19 @@ func (v *Viewer) catchUp() bool {
 		return false
 	}
 	resend, next := v.lastSerial != 0, v.lastTS+1
+	if at := g.newest().captured; resend && !at.IsZero() && time.Since(at) > staleGroup {
+		// The stream has stopped (a camera that dropped, a pipeline stopped): its last pictures
+		// are the past, and packed after the last timestamp sent they would anchor the viewer's
+		// clock there, so that Chromium held every frame of the restarted stream back by as
+		// long as it had been away. The restarted stream's first keyframe answers the request.
+		return false
+	}
 	paced := &pacer{start: start}
 	for _, f := range g.frames {
 		ts := f.timestamp
 		if resend {
-			ts = next
-			next++
+			ts = resendTimestamp(ts, next)
+			next = ts + 1
 		}
 		if !v.sendPaced(f, ts, paced) {
 			return false
@@ -266,6 +273,24 @@ func (v *Viewer) catchUp() bool {
 	v.lastSerial = g.newest().serial
 	v.waitKeyframe = false
 	return true
+}
+
+// staleGroup is how old the cached group's newest picture may be for a keyframe request to
+// resend the group: a camera sends a picture every fraction of a second.
+const staleGroup = time.Second
+
+// resendTimestamp is the RTP timestamp a frame of a resent group goes out with, next being one
+// tick after the last timestamp sent: next, unless the frame's own timestamp is later still.
+// A group is usually older than what the viewer has (packed after it, see the package
+// comment), but after a pipeline restart the viewer may ask for a keyframe before the new
+// run's first frames reached it, and the group is the new run's: its timestamps ran on while
+// the stream was down, and packed into the past they made Chromium hold every later frame back
+// for as long as the stream had been away.
+func resendTimestamp(own, next uint32) uint32 {
+	if int32(own-next) > 0 { // own is after next, in RTP's wrapping arithmetic
+		return own
+	}
+	return next
 }
 
 // catchUpRate bounds how fast a cached group goes out, in bytes a second (80 Mbit/s): sent in

@@ -2,8 +2,8 @@
 // presented, every 250 ms, for cmd/pigweight's test that viewers keep playing through a
 // pipeline's restarts. Environment: PW_URL (the page), PW_CHROMIUM (the browser), PW_MODULES
 // (a folder whose node_modules holds playwright-core), PW_WATCH_MS (how long to watch).
-// Prints one JSON object on stdout: {samples: [[ms since the first frame, framesPresented], ...],
-// reconnects}; exits 1 with the reason on stderr.
+// Prints one JSON object on stdout: {samples: [[Unix ms, framesPresented], ...], reconnects},
+// from the first frame on; exits 1 with the reason on stderr.
 import { launchChromium } from '../../../scripts/chromium.mjs';
 
 const watchMs = Number(process.env.PW_WATCH_MS || 9000);
@@ -22,7 +22,7 @@ try {
   const start = Date.now();
   const samples = [];
   while (Date.now() - start < watchMs) {
-    samples.push([Date.now() - start, await presented(page)]);
+    samples.push([Date.now(), await presented(page)]);
     await sleep(250);
   }
   const reconnects = await page.evaluate(() => window.pigweight.reconnects);
