@@ -109,7 +109,7 @@ func watch(t *testing.T, srv *server, stream string, watchMs int, during func())
 // longestStall is the longest stretch, in ms, in which the page presented no new frame, and
 // how many frames it had presented when that stretch ended.
 func (w watching) longestStall() (ms, framesBefore float64) {
-	var since float64
+	since := w.Samples[0][0]
 	for i := 1; i < len(w.Samples); i++ {
 		if w.Samples[i][1] > w.Samples[i-1][1] {
 			if gap := w.Samples[i][0] - since; gap > ms {
