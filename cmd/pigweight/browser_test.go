@@ -17,6 +17,7 @@ import (
 
 	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/pipelines/pen"
+	"github.com/pigweight/pigweight/pipelines/pipelinestest"
 	"github.com/pigweight/pigweight/pipelines/spec"
 	"github.com/pigweight/pigweight/signaling/fanout"
 )
@@ -151,14 +152,7 @@ func (w watching) fps() float64 {
 // at a quarter of the rate when passed through: the pipeline finds them and encodes instead.
 func TestBrowserKeepsPlayingAcrossRestarts(t *testing.T) {
 	browserDriver(t)
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not installed (make deps installs it)")
-	}
-	clip := filepath.Join(t.TempDir(), "loop.mp4")
-	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15:duration=2",
-		"-c:v", "libx264", "-bf", "2", "-g", "15", "-pix_fmt", "yuv420p", clip).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
+	clip := pipelinestest.TestPatternClip(t, "loop.mp4", "320x240", 15, 2, "-c:v", "libx264", "-bf", "2", "-g", "15")
 	srv := startServerWithConfig(t, fmt.Sprintf("pipelines:\n  - name: loop\n    source: {type: file, uri: %q, loop: true}\n    outputs: [{type: webrtc}]\n", clip))
 	w := watch(t, srv, "loop", 9000, nil)
 	stall, _ := w.longestStall()

@@ -6,12 +6,12 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pigweight/pigweight/pipelines/pipelinestest"
 	"github.com/pigweight/pigweight/signaling/fanout/fanouttest"
 )
 
@@ -118,14 +118,7 @@ func whepConnect(ctx context.Context, t *testing.T, srv *server, stream string) 
 // the decoded frames before inference: with a model far slower than the camera, viewers still
 // get every frame (the detections follow as data), not just the ones the model had time for.
 func TestEncodingForViewersDoesNotWaitForInference(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not installed (make deps installs it)")
-	}
-	clip := filepath.Join(t.TempDir(), "hevc.mp4")
-	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=4",
-		"-c:v", "libx265", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p", "-tag:v", "hvc1", clip).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
+	clip := pipelinestest.TestPatternClip(t, "hevc.mp4", "320x240", 30, 4, pipelinestest.HEVC...)
 	model := filepath.Join(t.TempDir(), "bench.onnx")
 	if code := run([]string{"model", "bench", "-o", model}, io.Discard, os.Stderr); code != 0 {
 		t.Fatalf("pigweight model bench: exit %d", code)

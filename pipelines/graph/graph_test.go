@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -275,14 +274,7 @@ func TestAccessUnitsAreTapped(t *testing.T) {
 // frames are encoded once to H.264, and only that encoding reaches the viewers' hook. Without
 // the output, the camera's own H.265 access units are tapped as usual.
 func TestH265IsEncodedOnceForViewers(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg not installed (make deps installs it)")
-	}
-	clip := filepath.Join(t.TempDir(), "hevc.mp4")
-	if out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30:duration=3",
-		"-c:v", "libx265", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p", "-tag:v", "hvc1", clip).CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v\n%s", err, out)
-	}
+	clip := pipelinestest.TestPatternClip(t, "hevc.mp4", "320x240", 30, 3, pipelinestest.HEVC...)
 	for _, tc := range []struct {
 		outputs string
 		want    string

@@ -7,12 +7,35 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"testing"
 )
 
 // testsrc is a few seconds of ffmpeg's test pattern, which changes every frame.
 func testsrc(size string, rate, seconds int) []string {
 	return []string{"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=%d:duration=%d", size, rate, seconds)}
 }
+
+// TestPatternClip writes to a new file in a temporary folder ffmpeg's moving test pattern at
+// size ("320x240"), rate frames a second for seconds, encoded with codec (ffmpeg output
+// options: "-c:v", "libx264", ...), and returns its path; it skips the test when ffmpeg is
+// not installed. name's extension chooses the container.
+func TestPatternClip(t testing.TB, name, size string, rate, seconds int, codec ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (make deps installs it)")
+	}
+	path := filepath.Join(t.TempDir(), name)
+	args := append([]string{"-hide_banner", "-loglevel", "error", "-nostdin"}, testsrc(size, rate, seconds)...)
+	args = append(append(args, codec...), "-pix_fmt", "yuv420p", path)
+	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return path
+}
+
+// HEVC are the ffmpeg options of an H.265 stream as an MP4 carries it for browsers and
+// cameras alike (hvc1), for TestPatternClip.
+var HEVC = []string{"-c:v", "libx265", "-x265-params", "log-level=error", "-tag:v", "hvc1"}
 
 // clip is a file made by ffmpeg that frame access must get exactly right.
 type clip struct {
