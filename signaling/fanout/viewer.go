@@ -284,8 +284,8 @@ const staleGroup = time.Second
 // A group is usually older than what the viewer has (packed after it, see the package
 // comment), but after a pipeline restart the viewer may ask for a keyframe before the new
 // run's first frames reached it, and the group is the new run's: its timestamps ran on while
-// the stream was down, and packed into the past they made Chromium hold every later frame back
-// for as long as the stream had been away.
+// the stream was down, and packed into the past they would make Chromium hold every later
+// frame back for as long as the stream had been away, as a stale group did (see staleGroup).
 func resendTimestamp(own, next uint32) uint32 {
 	if int32(own-next) > 0 { // own is after next, in RTP's wrapping arithmetic
 		return own
