@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,9 +68,10 @@ type watching struct {
 	Reconnects int
 }
 
-// watch opens srv's live view of stream in headless Chromium for watchMs after its first frame;
-// once the page has joined, during (if not nil) runs while it watches.
-func watch(t *testing.T, srv *server, stream string, watchMs int, during func()) watching {
+// watch opens srv's live view of stream in headless Chromium for watchMs after its first frame.
+// While it watches, opened (if not nil) runs as soon as the page is loading, and joined (if not
+// nil) once the page has joined the stream.
+func watch(t *testing.T, srv *server, stream string, watchMs int, opened, joined func()) watching {
 	t.Helper()
 	node, modules := browserDriver(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -81,7 +83,10 @@ func watch(t *testing.T, srv *server, stream string, watchMs int, during func())
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if during != nil {
+	if opened != nil {
+		opened()
+	}
+	if joined != nil {
 		for {
 			var st struct{ Viewers int }
 			if code := srv.getJSON(t, "/api/v1/pipelines/"+stream, &st); code != http.StatusOK {
@@ -95,7 +100,7 @@ func watch(t *testing.T, srv *server, stream string, watchMs int, during func())
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		during()
+		joined()
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("browser driver: %v\n%s\nserver log:\n%s", err, stderr.String(), srv.logs.String())
@@ -154,7 +159,7 @@ func TestBrowserKeepsPlayingAcrossRestarts(t *testing.T) {
 	browserDriver(t)
 	clip := pipelinestest.TestPatternClip(t, "loop.mp4", "320x240", 15, 2, "-c:v", "libx264", "-bf", "2", "-g", "15")
 	srv := startServerWithConfig(t, fmt.Sprintf("pipelines:\n  - name: loop\n    source: {type: file, uri: %q, loop: true}\n    outputs: [{type: webrtc}]\n", clip))
-	w := watch(t, srv, "loop", 9000, nil)
+	w := watch(t, srv, "loop", 9000, nil, nil)
 	stall, _ := w.longestStall()
 	t.Logf("%.1f fps presented; longest stall %.0f ms", w.fps(), stall)
 	if stall > 1500 {
@@ -184,7 +189,7 @@ func TestBrowserPlaysOnAfterStopAndStart(t *testing.T) {
 		}
 	}
 	var started time.Time
-	w := watch(t, srv, "pen", 12000, func() {
+	w := watch(t, srv, "pen", 12000, nil, func() {
 		time.Sleep(2 * time.Second)
 		post("/api/v1/pipelines/pen/stop")
 		time.Sleep(3 * time.Second)
@@ -196,6 +201,31 @@ func TestBrowserPlaysOnAfterStopAndStart(t *testing.T) {
 	t.Logf("%.0f frames presented from 1 to 4 s after the start", got)
 	if got < 30 {
 		t.Errorf("%.0f frames presented from 1 to 4 s after the pipeline started again; want most of 45", got)
+	}
+	srv.stop(t)
+}
+
+// A live view opened before its pipeline exists shows it once the pipeline is added: the
+// page's join of an unknown stream is tried again.
+func TestBrowserViewWaitsForItsPipeline(t *testing.T) {
+	browserDriver(t)
+	srv := startServerWithConfig(t, "pipelines: []\n")
+	var added time.Time
+	w := watch(t, srv, "later", 4000, func() {
+		time.Sleep(2 * time.Second)
+		resp, err := http.Post(srv.base+"/api/v1/pipelines", "application/yaml", strings.NewReader("{name: later, source: {type: synthetic}}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("add the pipeline: %d", resp.StatusCode)
+		}
+		added = time.Now()
+	}, nil)
+	t.Logf("first frame %.1f s after the pipeline was added; %.1f fps, %d joins again", float64(w.Samples[0][0]-float64(added.UnixMilli()))/1000, w.fps(), w.Reconnects)
+	if w.fps() < 12 || w.Reconnects < 1 {
+		t.Errorf("%.1f fps after %d joins again", w.fps(), w.Reconnects)
 	}
 	srv.stop(t)
 }
@@ -215,7 +245,7 @@ func TestBrowserViewJoinsAgainAfterAServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startServer(t, "--config", cfg, "--listen", addr)
-	w := watch(t, srv, "pen", 14000, func() {
+	w := watch(t, srv, "pen", 14000, nil, func() {
 		time.Sleep(2 * time.Second)
 		srv.stop(t)
 		time.Sleep(time.Second)

@@ -294,7 +294,13 @@
             s.pending.push(c);
           }
         } else if (m.type === 'error') {
-          setState('error: ' + String(m.error));
+          if (s.viewerID === null) {
+            // The join itself failed (a stream not added yet, a server busy): try again later,
+            // so a page opened before its pipeline shows it once it runs.
+            lost(s, 'error: ' + String(m.error));
+          } else {
+            setState('error: ' + String(m.error));
+          }
         }
       } catch (err) {
         setState('error: ' + String(err));
