@@ -274,6 +274,9 @@
     ws.onopen = () => s.send({ type: 'join', stream });
     ws.onclose = () => lost(s, 'signalling closed');
     ws.onmessage = async (ev) => {
+      if (s.over) {
+        return; // queued before the session ended
+      }
       let m;
       try {
         m = JSON.parse(ev.data);
