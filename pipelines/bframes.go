@@ -42,21 +42,21 @@ func (w *reorderWatch) see(au media.AccessUnit) {
 
 // encodesAlways reports whether p's webrtc output encodes whatever the camera sends.
 func encodesAlways(p spec.Pipeline) bool {
-	return slices.ContainsFunc(p.Outputs, func(o spec.Output) bool {
-		return o.Type == spec.OutputWebRTC && o.Encode == spec.EncodingAlways
-	})
+	o, ok := p.WebRTCOutput()
+	return ok && o.Encode == spec.EncodingAlways
 }
 
 // hasWebRTCOutput reports whether p is meant for browser viewers.
 func hasWebRTCOutput(p spec.Pipeline) bool {
-	return slices.ContainsFunc(p.Outputs, func(o spec.Output) bool { return o.Type == spec.OutputWebRTC })
+	_, ok := p.WebRTCOutput()
+	return ok
 }
 
 // encodingForViewers returns p with its webrtc output set to encode always.
 func encodingForViewers(p spec.Pipeline) spec.Pipeline {
 	p.Outputs = slices.Clone(p.Outputs)
-	for i, o := range p.Outputs {
-		if o.Type == spec.OutputWebRTC {
+	for i := range p.Outputs {
+		if p.Outputs[i].Type == spec.OutputWebRTC {
 			p.Outputs[i].Encode = spec.EncodingAlways
 		}
 	}

@@ -124,12 +124,11 @@ func RequiredElements(p spec.Pipeline) []string {
 	if p.Inference.Enabled {
 		need = append(need, "queue", "videoconvert")
 	}
-	// A webrtc output may encode once for viewers (H.265 cameras, overlay burn); x264enc is
-	// the encoder that is always there (nvh264enc is taken when present).
-	for _, o := range p.Outputs {
-		if o.Type == spec.OutputWebRTC && (p.Source.Type != spec.SourceSynthetic || o.Overlay == spec.OverlayBurn || o.Encode == spec.EncodingAlways) {
-			need = append(need, "tee", "queue", "videoconvert", "x264enc", "h264parse", "fakesink")
-		}
+	// A webrtc output may encode once for viewers (H.265 cameras, B-frames, overlay burn,
+	// encode: always); x264enc is the encoder that is always there (nvh264enc is taken when
+	// present).
+	if o, ok := p.WebRTCOutput(); ok && (p.Source.Type != spec.SourceSynthetic || o.Overlay == spec.OverlayBurn || o.Encode == spec.EncodingAlways) {
+		need = append(need, "tee", "queue", "videoconvert", "x264enc", "h264parse", "fakesink")
 	}
 	for _, codec := range []Codec{H264, H265} {
 		if p.Source.Type == spec.SourceSynthetic && codec != H264 {

@@ -24,27 +24,17 @@ import (
 // joining viewer's catch-up stays short.
 const encodeKeyframeFrames = 30
 
-// webrtcOutput returns the pipeline's webrtc output, if it has one.
-func (r *Run) webrtcOutput() (spec.Output, bool) {
-	for _, o := range r.spec.Outputs {
-		if o.Type == spec.OutputWebRTC {
-			return o, true
-		}
-	}
-	return spec.Output{}, false
-}
-
 // encodes reports whether the pipeline re-encodes for viewers: it has a webrtc output and the
 // camera's codec is not H.264, the output burns the overlay in, or it says encode: always
 // (which the supervisor also sets for a camera found to send B-frames).
 func (r *Run) encodes(codec Codec) bool {
-	o, ok := r.webrtcOutput()
+	o, ok := r.spec.WebRTCOutput()
 	return ok && (codec != H264 || o.Overlay == spec.OverlayBurn || o.Encode == spec.EncodingAlways)
 }
 
 // burns reports whether pwinfer draws the detections into the frames.
 func (r *Run) burns() bool {
-	o, ok := r.webrtcOutput()
+	o, ok := r.spec.WebRTCOutput()
 	return ok && o.Overlay == spec.OverlayBurn && r.spec.Inference.Enabled
 }
 
@@ -80,7 +70,7 @@ func (r *Run) attachEncoder(tee *gst.Element) error {
 		return err
 	}
 	// The encoding starts at the output's maximum; SetBitrate follows the viewers from there.
-	o, _ := r.webrtcOutput()
+	o, _ := r.spec.WebRTCOutput()
 	_, kbps := o.BitrateBounds()
 	var enc *gst.Element
 	if name == "x264enc" {
@@ -105,7 +95,7 @@ func (r *Run) attachEncoder(tee *gst.Element) error {
 		return err
 	}
 	r.tapAccessUnits(filter.GetStaticPad("src"), H264)
-	sink, err := NewElement("fakesink", Prop{"sync", false}, Prop{"async", false}, Prop{"enable-last-sample", false})
+	sink, err := NewDiscardSink()
 	if err != nil {
 		return err
 	}
@@ -134,7 +124,7 @@ func (r *Run) SetBitrate(kbps int) (now int, ok bool) {
 	if r.encoder == nil {
 		return 0, false
 	}
-	o, _ := r.webrtcOutput()
+	o, _ := r.spec.WebRTCOutput()
 	lo, hi := o.BitrateBounds()
 	kbps = max(lo, min(kbps, hi))
 	if kbps != r.bitrate {

@@ -168,6 +168,16 @@ type Output struct {
 	MaxBitrateKbps int `yaml:"max_bitrate_kbps" json:"max_bitrate_kbps"`
 }
 
+// WebRTCOutput returns the pipeline's webrtc output (there is at most one), if it has one.
+func (p Pipeline) WebRTCOutput() (Output, bool) {
+	for _, o := range p.Outputs {
+		if o.Type == OutputWebRTC {
+			return o, true
+		}
+	}
+	return Output{}, false
+}
+
 // BitrateBounds returns the output's bitrate bounds in kbit/s, the defaults for zero fields
 // (an Output built in code rather than decoded).
 func (o Output) BitrateBounds() (lo, hi int) {
