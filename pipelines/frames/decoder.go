@@ -122,7 +122,7 @@ func newDecoder(ix *index.Index, file io.ReaderAt, policy spec.Decode, keepAll b
 	}
 	// async=false: the pipeline reaches PLAYING without a preroll buffer, which only arrives
 	// once the first sample is chained in.
-	sink, err := graph.NewElement("fakesink", graph.Prop{Name: "sync", Value: false}, graph.Prop{Name: "async", Value: false}, graph.Prop{Name: "enable-last-sample", Value: false})
+	sink, err := graph.NewDiscardSink()
 	if err != nil {
 		return nil, err
 	}

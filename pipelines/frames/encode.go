@@ -73,10 +73,11 @@ func newEncoder(format string) (*encoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	sink, err := add("fakesink", graph.Prop{Name: "sync", Value: false}, graph.Prop{Name: "async", Value: false}, graph.Prop{Name: "enable-last-sample", Value: false})
+	sink, err := graph.NewDiscardSink()
 	if err != nil {
 		return nil, err
 	}
+	chain = append(chain, sink)
 	if e.pipeline, err = gst.NewPipeline(""); err != nil {
 		return nil, err
 	}

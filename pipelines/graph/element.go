@@ -27,6 +27,12 @@ func NewElement(factory string, props ...Prop) (*gst.Element, error) {
 	return e, nil
 }
 
+// NewDiscardSink makes the fakesink that ends a branch whose buffers are taken by a probe or
+// not wanted at all: it never waits for the clock or a preroll, and keeps no last buffer.
+func NewDiscardSink() (*gst.Element, error) {
+	return NewElement("fakesink", Prop{"sync", false}, Prop{"async", false}, Prop{"enable-last-sample", false})
+}
+
 // SetEnum sets an enum or flags property from its nick. Only for fixed strings from this
 // package (never user input): gst_util_set_object_arg parses the value.
 func SetEnum(e *gst.Element, name, nick string) {

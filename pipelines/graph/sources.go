@@ -234,7 +234,7 @@ func (r *Run) tapAccessUnits(pad *gst.Pad, codec Codec) {
 
 // discard ends a stream pigweight does not use in a fakesink.
 func (r *Run) discard(pad *gst.Pad) {
-	fake, err := NewElement("fakesink", Prop{"sync", false}, Prop{"async", false})
+	fake, err := NewDiscardSink()
 	if err != nil {
 		return
 	}

@@ -172,7 +172,7 @@ func (f *feed) onFilePad(pad *gst.Pad, parse *gst.Element, linked *atomic.Bool) 
 		}
 		return
 	}
-	fake, err := graph.NewElement("fakesink", graph.Prop{Name: "sync", Value: false}, graph.Prop{Name: "async", Value: false})
+	fake, err := graph.NewDiscardSink()
 	if err != nil {
 		f.fail(err)
 		return
