@@ -102,6 +102,31 @@ func TestCameraDropsAndComesBack(t *testing.T) {
 	}
 }
 
+// A camera on a lossy link, which drops its connection every few seconds, comes back after
+// backoff_min each time: the backoff grows only while attempts show no video. (It used to
+// double at every drop that came within 10 s of the last: the sixth wait was 6.4 s.)
+func TestFlappingCameraComesBackEachTime(t *testing.T) {
+	cam := startCamera(t, freeAddr(t))
+	m := newManager(t)
+	p := cameraPipeline(t, "flapping", cam.URL(), 10*time.Second)
+	p.Restart.BackoffMax = spec.Duration(10 * time.Second)
+	if err := m.Add(p); err != nil {
+		t.Fatal(err)
+	}
+	for drop := 1; drop <= 6; drop++ {
+		st := waitStatus(t, m, "flapping", "playing", playingWith(1))
+		time.Sleep(time.Until(st.Since.Add(1200 * time.Millisecond)))
+		dropped := time.Now()
+		cam.Drop()
+		waitStatus(t, m, "flapping", "playing again", func(st pipelines.Status) bool {
+			return st.State == pipelines.StatePlaying && st.Since.After(dropped)
+		})
+		if took := time.Since(dropped); took > 3500*time.Millisecond {
+			t.Fatalf("drop %d: back after %v, want about backoff min (%v) plus reconnecting", drop, took.Round(time.Millisecond), backoffMin)
+		}
+	}
+}
+
 // A camera that is down when the server starts is picked up once it comes up.
 func TestCameraDownAtStartup(t *testing.T) {
 	addr := freeAddr(t)

@@ -16,9 +16,16 @@ import (
 	"github.com/pigweight/pigweight/pipelines/spec"
 )
 
-// stableAfter is how long a run must play before its next failure starts the backoff from the
-// minimum again: a camera that drops once a day should not wait backoff_max to come back.
-const stableAfter = 10 * time.Second
+// A run that played this long before it failed shows a source that works, and the next retry
+// starts the backoff from the minimum again: a camera that drops once a day should not wait
+// backoff_max to come back. For a camera a second of video is enough: a lossy link that drops
+// every few seconds must come back after backoff_min each time, not wait ever longer (with the
+// defaults 0.5, 1, 2 … 30 s: down most of the time). Backoff is for cameras that refuse or do not
+// answer. A file that fails part-way fails at the same place every time, so it must play longer.
+const (
+	cameraWorkedAfter = time.Second
+	stableAfter       = 10 * time.Second
+)
 
 // errStreamEnded is what a live source's end of stream means: the camera (or generator) stopped
 // sending, which is a failure to recover from, not a finish.
@@ -136,7 +143,7 @@ func (s *supervisor) loop(ctx context.Context, done chan struct{}) {
 			s.setState(StateFailed, err.Error())
 			return
 		}
-		if playedFor >= stableAfter {
+		if playedFor >= s.workedAfter() {
 			backoff = backoffMin
 		}
 		wait := jitter(backoff)
@@ -153,6 +160,14 @@ func (s *supervisor) loop(ctx context.Context, done chan struct{}) {
 		}
 		backoff = min(2*backoff, backoffMax)
 	}
+}
+
+// workedAfter is how long a run must play for its failure not to grow the backoff.
+func (s *supervisor) workedAfter() time.Duration {
+	if s.spec.Source.Type == spec.SourceRTSP {
+		return cameraWorkedAfter
+	}
+	return stableAfter
 }
 
 // runOnce starts the pipeline and waits for it to end; it reports how long it played. A
