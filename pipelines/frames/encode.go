@@ -170,17 +170,24 @@ func (l planeLayout) unpack(planes [][]byte) (*gst.Buffer, error) {
 		}
 	}
 	// Whole rows, padding included, for every plane: GstVideoFrame refuses a buffer shorter
-	// than the caps' full size.
+	// than the caps' full size. jpegenc hands libjpeg the rows where they lie, and libjpeg
+	// reads each row to the end of its last block (up to 31 bytes past the width): into the
+	// row's padding, the next row or the gap before the next plane, and after the last row
+	// past the picture. All of that is zeroed (and the tail ours), so that one picture always
+	// makes the same file and no stale memory reaches it.
+	const tail = 32
 	size := 0
 	for p := range l.planes {
 		size = max(size, l.offset[p]+l.stride[p]*l.rows[p])
 	}
+	size += tail
 	buf := gst.NewBufferWithSize(int64(size))
 	if buf == nil {
 		return nil, fmt.Errorf("cannot allocate a %d-byte picture", size)
 	}
 	mi := buf.Map(gst.MapWrite)
 	data := unsafe.Slice((*byte)(mi.Data()), size)
+	clear(data)
 	for p := range l.planes {
 		rb := l.rowBytes[p]
 		for y := range l.rows[p] {
