@@ -23,9 +23,75 @@ var encodable = map[string]bool{"I420": true, "YV12": true, "NV12": true, "NV21"
 // ErrEncodeFormat is returned for a picture or an output format the encoders do not handle.
 var ErrEncodeFormat = errors.New("format not handled by the picture encoders")
 
+// encoderPool keeps warm encoders of one format, as many as there are cores at most: requests
+// beyond that wait for a free one (a 1080p JPEG takes ~10 ms of one core, so more would only
+// take turns on the CPU).
+type encoderPool struct {
+	format string
+	slots  chan struct{} // one token per encoder in use
+
+	mu     sync.Mutex
+	idle   []*encoder
+	all    []*encoder
+	closed bool
+}
+
+func newEncoderPool(format string, size int) *encoderPool {
+	return &encoderPool{format: format, slots: make(chan struct{}, max(1, size))}
+}
+
+// encode compresses p on a free encoder, making one if none is idle.
+func (p *encoderPool) encode(pic media.Picture, quality int) ([]byte, error) {
+	p.slots <- struct{}{}
+	defer func() { <-p.slots }()
+	e, err := p.take()
+	if err != nil {
+		return nil, err
+	}
+	defer p.give(e)
+	return e.encode(pic, quality)
+}
+
+func (p *encoderPool) take() (*encoder, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, ErrClosed
+	}
+	if n := len(p.idle); n > 0 {
+		e := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		return e, nil
+	}
+	e, err := newEncoder(p.format)
+	if err != nil {
+		return nil, err
+	}
+	p.all = append(p.all, e)
+	return e, nil
+}
+
+func (p *encoderPool) give(e *encoder) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.idle = append(p.idle, e)
+}
+
+// close stops every encoder, after the encodes in progress.
+func (p *encoderPool) close() {
+	p.mu.Lock()
+	p.closed = true
+	all := p.all
+	p.all, p.idle = nil, nil
+	p.mu.Unlock()
+	for _, e := range all {
+		e.close()
+	}
+}
+
 // encoder compresses decoded pictures with GStreamer, several times faster than Go's
 // image/jpeg and image/png (a 1080p frame: JPEG ~10 ms against ~50, PNG ~55 against ~250).
-// One warm chain serves every request in turn:
+// One warm chain serves one request at a time:
 //
 //	(pictures chained in) → jpegenc → fakesink
 //	(pictures chained in) → videoconvert → RGB → pngenc → fakesink

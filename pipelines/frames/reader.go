@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,8 +60,8 @@ type Reader struct {
 
 	mu     sync.Mutex
 	videos map[string]*video
-	// encoders by output format, each made on first use; under mu.
-	encoders map[string]*encoder
+	// encoders by output format, each pool made on first use; under mu.
+	encoders map[string]*encoderPool
 
 	fed atomic.Uint64 // samples fed to decoders
 }
@@ -87,7 +88,7 @@ func NewReader(cfg Config) *Reader {
 		ctx:      ctx,
 		cancel:   cancel,
 		videos:   map[string]*video{},
-		encoders: map[string]*encoder{},
+		encoders: map[string]*encoderPool{},
 	}
 }
 
@@ -302,24 +303,24 @@ func (r *Reader) Stats() Stats {
 }
 
 // Encode compresses a decoded picture as a JPEG (quality 1-100) or PNG file with GStreamer,
-// one picture of each format at a time; ErrEncodeFormat for a format it does not handle.
+// as many pictures at once as there are cores; ErrEncodeFormat for a format it does not
+// handle.
 func (r *Reader) Encode(p media.Picture, format string, quality int) ([]byte, error) {
+	if format != FormatJPEG && format != FormatPNG {
+		return nil, fmt.Errorf("%w: %q", ErrEncodeFormat, format)
+	}
 	r.mu.Lock()
 	if r.ctx.Err() != nil {
 		r.mu.Unlock()
 		return nil, ErrClosed
 	}
-	enc := r.encoders[format]
-	if enc == nil {
-		var err error
-		if enc, err = newEncoder(format); err != nil {
-			r.mu.Unlock()
-			return nil, err
-		}
-		r.encoders[format] = enc
+	pool := r.encoders[format]
+	if pool == nil {
+		pool = newEncoderPool(format, runtime.GOMAXPROCS(0))
+		r.encoders[format] = pool
 	}
 	r.mu.Unlock()
-	return enc.encode(p, quality)
+	return pool.encode(p, quality)
 }
 
 // Close stops every decoder and the picture encoders, and waits for them.
@@ -327,10 +328,10 @@ func (r *Reader) Close() {
 	r.cancel()
 	r.wg.Wait()
 	r.mu.Lock()
-	encoders := r.encoders
-	r.encoders = map[string]*encoder{}
+	pools := r.encoders
+	r.encoders = map[string]*encoderPool{}
 	r.mu.Unlock()
-	for _, enc := range encoders {
-		enc.close()
+	for _, pool := range pools {
+		pool.close()
 	}
 }
