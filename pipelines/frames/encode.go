@@ -17,8 +17,13 @@ const (
 	FormatPNG  = "png"
 )
 
-// encodable are the decoded pixel formats the encoders take.
-var encodable = map[string]bool{"I420": true, "YV12": true, "NV12": true, "NV21": true, "Y42B": true, "Y444": true, "GRAY8": true}
+// encodable are the decoded pixel formats the encoders take: what software and NVDEC
+// decoders hand out for 8-bit video, and for 10-bit (HDR cameras, phones), which
+// videoconvert brings to 8 bits on the way.
+var encodable = map[string]bool{
+	"I420": true, "YV12": true, "NV12": true, "NV21": true, "Y42B": true, "Y444": true, "GRAY8": true,
+	"I420_10LE": true, "I422_10LE": true, "Y444_10LE": true, "P010_10LE": true,
+}
 
 // ErrEncodeFormat is returned for a picture or an output format the encoders do not handle.
 var ErrEncodeFormat = errors.New("format not handled by the picture encoders")
@@ -93,7 +98,7 @@ func (p *encoderPool) close() {
 // image/jpeg and image/png (a 1080p frame: JPEG ~10 ms against ~50, PNG ~55 against ~250).
 // One warm chain serves one request at a time:
 //
-//	(pictures chained in) → jpegenc → fakesink
+//	(pictures chained in) → videoconvert → jpegenc → fakesink
 //	(pictures chained in) → videoconvert → RGB → pngenc → fakesink
 //
 // with a probe before the sink that copies each file out. Every element works within the
@@ -122,8 +127,12 @@ func newEncoder(format string) (*encoder, error) {
 	var err error
 	switch format {
 	case FormatJPEG:
-		e.enc, err = add("jpegenc")
-		e.quality = true
+		// videoconvert passes 8-bit pictures through untouched and brings the others to a
+		// format jpegenc takes.
+		if _, err = add("videoconvert"); err == nil {
+			e.enc, err = add("jpegenc")
+			e.quality = true
+		}
 	case FormatPNG:
 		// videoconvert reads the caps' colorimetry (BT.709 or BT.601 by size, limited range,
 		// as GStreamer assumes for video without it) where image/png would take the samples

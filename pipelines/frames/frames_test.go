@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -303,10 +304,19 @@ func TestEncode(t *testing.T) {
 	for i := range odd.Planes[1] {
 		odd.Planes[1][i], odd.Planes[2][i] = 128, 128 // grey: RGB's channels all follow luma
 	}
+	// The same at 10 bits a sample (little-endian), as HDR cameras and phones record.
+	deep := media.Picture{Width: w, Height: h, Format: "I420_10LE", Planes: [][]byte{make([]byte, 2*w*h), make([]byte, 2*cw*ch), make([]byte, 2*cw*ch)}}
+	for i, v := range odd.Planes[0] {
+		binary.LittleEndian.PutUint16(deep.Planes[0][2*i:], uint16(v)<<2|uint16(i%4))
+	}
+	for i := range cw * ch {
+		binary.LittleEndian.PutUint16(deep.Planes[1][2*i:], 512)
+		binary.LittleEndian.PutUint16(deep.Planes[2][2*i:], 512)
+	}
 	for _, c := range []struct {
 		pic       media.Picture
 		checkLuma bool // a real frame's colours are checked by size and readability only
-	}{{decoded, false}, {odd, true}, {decoded, false}} {
+	}{{decoded, false}, {odd, true}, {deep, true}, {decoded, false}} {
 		pic := c.pic
 		for _, format := range []string{frames.FormatJPEG, frames.FormatPNG} {
 			data, err := r.Encode(pic, format, 95)
@@ -328,7 +338,7 @@ func TestEncode(t *testing.T) {
 			for y := range h {
 				for x := range w {
 					got, _, _, _ := img.At(x, y).RGBA()
-					want := float64(pic.Planes[0][y*w+x])
+					want := float64(odd.Planes[0][y*w+x]) // deep's luma is odd's, four times finer
 					if format == frames.FormatPNG {
 						want = min(255, max(0, (want-16)*255/219))
 					}

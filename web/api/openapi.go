@@ -666,7 +666,7 @@ func videoPaths() obj {
 					"400": errorResponse("n is not a non-negative integer, or format or quality is invalid."),
 					"404": errorResponse("No such video, or n is not below its frame count."),
 					"409": responseRef("VideoBusy"),
-					"422": errorResponse("The frame's pixel format cannot be encoded as JPEG or PNG (only 8-bit planar 4:2:0, 4:2:2, 4:4:4 and grey); format=raw still works."),
+					"422": errorResponse("The frame's pixel format cannot be encoded as JPEG or PNG (8-bit and 10-bit YUV and grey can; without the server's GStreamer encoders, 8-bit only); format=raw still works."),
 					"500": responseRef("InternalError"),
 					"503": responseRef("NoVideos"),
 					"504": errorResponse("Decoding took too long."),
