@@ -101,7 +101,14 @@ func TestLoopingFileRestartsCleanlyAtEOS(t *testing.T) {
 	if err := m.Add(parse(t, `{name: loop, source: {type: file, uri: "`+clip+`", loop: true}}`)); err != nil {
 		t.Fatal(err)
 	}
-	st := waitStatus(t, m, "loop", "three loops", playingWith(30))
+	first := waitStatus(t, m, "loop", "playing", playingWith(1))
+	// A loop is not a restart: the pipeline stays playing, since its first frame.
+	st := waitStatus(t, m, "loop", "three loops", func(st pipelines.Status) bool {
+		if st.State != pipelines.StatePlaying || !st.Since.Equal(first.Since) {
+			t.Fatalf("while looping: %s since %v, want playing since %v", st.State, st.Since, first.Since)
+		}
+		return st.Frames >= 30
+	})
 	if st.Restarts != 0 || st.LastError != "" {
 		t.Errorf("a loop counted as a failure: restarts %d, last error %q", st.Restarts, st.LastError)
 	}

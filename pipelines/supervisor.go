@@ -116,8 +116,14 @@ func (s *supervisor) loop(ctx context.Context, done chan struct{}) {
 	defer close(done)
 	backoffMin, backoffMax := s.spec.Restart.BackoffMin.D(), s.spec.Restart.BackoffMax.D()
 	backoff := backoffMin
+	// carryOn marks a run that follows the last one without a failure (a file that loops, a
+	// switch to encoding): the pipeline stays playing, and its since with it.
+	carryOn := false
 	for {
-		s.setState(StateStarting, "")
+		if !carryOn {
+			s.setState(StateStarting, "")
+		}
+		carryOn = false
 		playedFor, err := s.runOnce(ctx)
 		if ctx.Err() != nil {
 			return
@@ -126,11 +132,11 @@ func (s *supervisor) loop(ctx context.Context, done chan struct{}) {
 		case errors.Is(err, errBFrames):
 			s.log.Info("the camera sends B-frames, which browsers do not play over WebRTC: encoding for viewers from now on")
 			s.bframes.Store(true)
-			backoff = backoffMin
+			backoff, carryOn = backoffMin, true
 			continue
 		case errors.Is(err, io.EOF) && s.spec.Source.Type == spec.SourceFile && s.spec.Source.Loop:
 			s.log.Debug("file ended, looping")
-			backoff = backoffMin
+			backoff, carryOn = backoffMin, true
 			continue
 		case errors.Is(err, io.EOF) && s.spec.Source.Type == spec.SourceFile:
 			s.log.Info("file ended")
