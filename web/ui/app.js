@@ -191,7 +191,7 @@
   function systemText(s) {
     const parts = [];
     if (s.version) parts.push('pigweight ' + s.version);
-    parts.push('GStreamer ' + (s.gstreamer || 'not found'));
+    parts.push(s.gstreamer || 'GStreamer not found'); // gst_version_string(): "GStreamer 1.22.0"
     parts.push('NVDEC ' + (s.nvdec ? 'yes' : 'no'));
     const rt = s.onnxruntime || {};
     if (rt.error) {
