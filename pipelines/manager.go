@@ -73,6 +73,9 @@ type Manager struct {
 	mu        sync.Mutex
 	pipelines map[string]*supervisor
 	closed    bool
+	// kept is where pipelines added through the API are kept for the next start; "" when
+	// they are not (see KeepAPIPipelines).
+	kept keptDir
 }
 
 // NewManager returns a manager that starts pipelines through runtime.
@@ -99,11 +102,21 @@ func (m *Manager) add(p spec.Pipeline, fromConfig bool) error {
 	if _, ok := m.pipelines[p.Name]; ok {
 		return fmt.Errorf("%w: %q", ErrExists, p.Name)
 	}
+	if !fromConfig && m.kept != "" {
+		if err := m.kept.save(p); err != nil {
+			return fmt.Errorf("keep pipeline %q for the next start: %w", p.Name, err)
+		}
+	}
+	m.startLocked(p, fromConfig)
+	return nil
+}
+
+// startLocked registers p and starts it; m.mu is held.
+func (m *Manager) startLocked(p spec.Pipeline, fromConfig bool) {
 	s := newSupervisor(p, m.runtime, m.log.With("pipeline", p.Name))
 	s.fromConfig = fromConfig
 	m.pipelines[p.Name] = s
 	s.start()
-	return nil
 }
 
 // AddFromConfig registers p as defined by the configuration file (see Reload) and starts it.
@@ -113,8 +126,12 @@ func (m *Manager) AddFromConfig(p spec.Pipeline) error { return m.add(p, true) }
 func (m *Manager) Remove(name string) error {
 	m.mu.Lock()
 	s, ok := m.pipelines[name]
+	var forget error
 	if ok {
 		delete(m.pipelines, name)
+		if !s.fromConfig && m.kept != "" {
+			forget = m.kept.remove(name)
+		}
 	}
 	m.mu.Unlock()
 	if !ok {
@@ -122,6 +139,9 @@ func (m *Manager) Remove(name string) error {
 	}
 	s.stop()
 	s.closeSubscriptions()
+	if forget != nil {
+		return fmt.Errorf("pipeline %q removed, but it will be back at the next start: %w", name, forget)
+	}
 	return nil
 }
 

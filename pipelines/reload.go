@@ -43,6 +43,14 @@ func (m *Manager) Reload(ps []spec.Pipeline) (ReloadResult, error) {
 			delete(want, name)
 		case keep:
 			// Changed, or an API pipeline the file now defines: the file wins.
+			if !s.fromConfig && m.kept != "" {
+				const what = "the configuration file now defines a pipeline added through the API: the file's replaces it"
+				if aside, err := m.kept.setAside(name, "replaced"); err != nil {
+					m.log.Error(what, "pipeline", name, "err", err)
+				} else {
+					m.log.Warn(what, "pipeline", name, "kept_as", aside)
+				}
+			}
 			next := newSupervisor(p, m.runtime, m.log.With("pipeline", name))
 			next.fromConfig = true
 			m.pipelines[name] = next

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -280,4 +281,61 @@ func TestSIGHUPReloadsOnlyWhatChanged(t *testing.T) {
 		t.Errorf("the unchanged pipeline was restarted: since %v → %v", before["kept"].Since, after["kept"].Since)
 	}
 	srv.stop(t)
+}
+
+// A pipeline added through the API is there again, as added, after the server restarts on the
+// same data directory; one deleted through the API is not.
+func TestPipelinesAddedThroughTheAPISurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "pens.yaml")
+	if err := os.WriteFile(cfg, []byte("pipelines:\n  - name: from-file\n    source: {type: synthetic, synthetic: {width: 160, height: 120, fps: 15, pigs: 4}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	add := func(srv *server, name string, seed int) {
+		t.Helper()
+		body := fmt.Sprintf("name: %s\nsource: {type: synthetic, synthetic: {width: 160, height: 120, fps: 15, pigs: 4, seed: %d}}\n", name, seed)
+		resp, err := http.Post(srv.base+"/api/v1/pipelines", "application/yaml", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("add %s: %d %s", name, resp.StatusCode, answer)
+		}
+	}
+	type status struct {
+		Name string
+		Spec struct {
+			Source struct{ Synthetic struct{ Seed int } }
+		}
+	}
+	names := func(srv *server) map[string]int {
+		var list []status
+		if code := srv.getJSON(t, "/api/v1/pipelines", &list); code != http.StatusOK {
+			t.Fatalf("GET /api/v1/pipelines: %d", code)
+		}
+		seeds := map[string]int{}
+		for _, st := range list {
+			seeds[st.Name] = st.Spec.Source.Synthetic.Seed
+		}
+		return seeds
+	}
+
+	first := startServer(t, "--config", cfg, "--data", data)
+	add(first, "pen-2", 5)
+	add(first, "pen-3", 6)
+	req, _ := http.NewRequest(http.MethodDelete, first.base+"/api/v1/pipelines/pen-3", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete pen-3: %v %v", resp, err)
+	}
+	first.stop(t)
+
+	second := startServer(t, "--config", cfg, "--data", data)
+	got := names(second)
+	if want := map[string]int{"from-file": 1, "pen-2": 5}; !maps.Equal(got, want) {
+		t.Errorf("after the restart: pipelines and seeds %v, want %v", got, want)
+	}
+	second.stop(t)
 }

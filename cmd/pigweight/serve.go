@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"syscall"
 	"time"
@@ -134,6 +135,16 @@ func serve(args []string, stderr io.Writer) int {
 		if err := manager.AddFromConfig(p); err != nil {
 			log.Error("add pipeline", "pipeline", p.Name, "err", err)
 		}
+	}
+	// Pipelines added through the API (the page's "Add pipeline") survive restarts.
+	kept, problems := manager.KeepAPIPipelines(filepath.Join(cfg.Server.DataDir, "pipelines"), func(file string, data []byte) (spec.Pipeline, error) {
+		return spec.ParsePipeline(file, data, cfg)
+	})
+	for _, err := range problems {
+		log.Error("a pipeline added through the API could not be restored", "err", err)
+	}
+	if len(kept) > 0 {
+		log.Info("pipelines added through the API restored", "pipelines", kept)
 	}
 
 	served := make(chan error, 1)

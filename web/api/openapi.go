@@ -135,7 +135,8 @@ func pipelinePaths() obj {
 				"summary":     "Add a pipeline",
 				"description": "Adds one pipeline and starts it. The body is one entry of the config file's " +
 					"`pipelines:` list, as YAML or JSON, validated the same way (defaults applied, unknown fields " +
-					"refused). At most 1 MiB; the Content-Type may be absent.",
+					"refused). At most 1 MiB; the Content-Type may be absent. The pipeline is kept in the data " +
+					"directory and starts again at the server's next start, until it is removed.",
 				"security": bearer(),
 				"requestBody": obj{
 					"required": true,
@@ -184,8 +185,9 @@ func pipelinePaths() obj {
 				"operationId": "removePipeline",
 				"tags":        []string{"pipelines"},
 				"summary":     "Remove a pipeline",
-				"description": "Stops the pipeline and forgets it until it is added again.",
-				"security":    bearer(),
+				"description": "Stops the pipeline and forgets it until it is added again (a pipeline added through " +
+					"the API also at the next start; one of the config file comes back at the next start or reload).",
+				"security": bearer(),
 				"responses": obj{
 					"204": obj{"description": "Removed."},
 					"401": responseRef("Unauthorized"),
