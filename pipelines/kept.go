@@ -87,6 +87,10 @@ func (m *Manager) KeepAPIPipelines(dir string, parse func(file string, data []by
 	}
 	var found []spec.Pipeline
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") && strings.HasSuffix(e.Name(), ".tmp") {
+			os.Remove(filepath.Join(dir, e.Name())) // a write the last run did not finish
+			continue
+		}
 		name, ok := strings.CutSuffix(e.Name(), ".yaml")
 		if !ok || e.IsDir() || strings.HasPrefix(name, ".") {
 			continue

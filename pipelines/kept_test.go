@@ -64,6 +64,10 @@ func TestAPIPipelinesAreKeptForTheNextStart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("name: broken\nsource:\n  type: rtsp\n  latency: soon\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	unfinished := filepath.Join(dir, ".pen-9.123.tmp") // a write cut short by a crash
+	if err := os.WriteFile(unfinished, []byte("name: pen-9\nsour"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	second := newManager(t)
 	for _, name := range []string{"from-file", "clash"} {
 		if err := second.AddFromConfig(synthetic(t, name)); err != nil {
@@ -81,6 +85,9 @@ func TestAPIPipelinesAreKeptForTheNextStart(t *testing.T) {
 	text := strings.Join(said, "\n")
 	if len(problems) != 2 || !strings.Contains(text, "broken.yaml:4") || !strings.Contains(text, "latency") || !strings.Contains(text, `"clash"`) {
 		t.Errorf("problems:\n%s\nwant the broken file's line and field, and the clash", text)
+	}
+	if _, err := os.Stat(unfinished); !os.IsNotExist(err) {
+		t.Errorf("an unfinished write was left: %v", err)
 	}
 	if len(asideFiles(t, dir, "broken", "bad")) != 1 || len(asideFiles(t, dir, "clash", "replaced")) != 1 {
 		t.Errorf("broken and clashing files not set aside: %v", files)
