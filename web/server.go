@@ -79,6 +79,15 @@ func limitBody(next http.Handler, limit int64) http.Handler {
 // Addr is the address the server listens on (with the real port when 0 was asked for).
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
+// Exposed reports whether the server can be reached from other machines: it listens on an
+// address that is not loopback (0.0.0.0, a LAN address).
+func (s *Server) Exposed() bool { return exposed(s.ln.Addr()) }
+
+func exposed(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return !ok || !tcp.IP.IsLoopback()
+}
+
 // Serve runs the server until Shutdown; it returns nil after a clean shutdown.
 func (s *Server) Serve() error {
 	s.log.Info("listening", "addr", s.ln.Addr().String())

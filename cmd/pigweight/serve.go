@@ -131,6 +131,9 @@ func serve(args []string, stderr io.Writer) int {
 		log.Error("cannot listen; is another pigweight running? set server.listen or --listen", "err", err)
 		return 1
 	}
+	if srv.Exposed() && cfg.Server.APIToken == "" {
+		log.Warn("listening beyond this machine without server.api_token: anyone who can reach it can add, stop and delete pipelines and upload and delete videos; set server.api_token", "addr", srv.Addr().String())
+	}
 	for _, p := range cfg.Pipelines {
 		if err := manager.AddFromConfig(p); err != nil {
 			log.Error("add pipeline", "pipeline", p.Name, "err", err)
