@@ -286,6 +286,9 @@ func (b *Batcher[In, Out]) recycle(it *item[In, Out]) {
 // oldest item has waited MaxWait, and otherwise sleeps until one of those can have changed.
 func (b *Batcher[In, Out]) loop(w *worker[In, Out]) {
 	defer b.exited.Done()
+	if b.cfg.WorkerInit != nil {
+		b.cfg.WorkerInit()
+	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()

@@ -22,6 +22,9 @@ type Config struct {
 	// Workers is how many batches may run at once (the run function must allow concurrent
 	// calls when it is above 1). Zero means 1.
 	Workers int
+	// WorkerInit, when set, runs first on each worker's goroutine, which runs every batch of
+	// that worker: for example to lock it to an OS thread and lower the thread's priority.
+	WorkerInit func()
 }
 
 // withDefaults validates c and fills in the defaults.

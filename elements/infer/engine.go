@@ -46,6 +46,8 @@ type Engine struct {
 	spec    model.InputSpec
 	log     *slog.Logger
 
+	priorityWarning sync.Once
+
 	// inputs pools pre-processed images between a streaming thread and the worker.
 	inputs sync.Pool
 	// decode turns one image's outputs into detections; the batcher's workers call it, at the
@@ -73,11 +75,14 @@ func NewEngine(rt *model.Runtime, cfg EngineConfig, log *slog.Logger) (*Engine, 
 		cfg.MaxBatch = 1
 	}
 	cfg.Workers, cfg.Session.Threads = Parallelism(rt, cfg.Session.Providers, cfg.Workers, cfg.Session.Threads)
-	sess, err := rt.NewSession(cfg.Session)
+	e := &Engine{cfg: cfg, log: log.With("component", "infer", "model", cfg.Name)}
+	var sess *model.Session
+	var err error
+	e.onBackgroundThread(func() { sess, err = rt.NewSession(cfg.Session) })
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", cfg.Name, err)
 	}
-	e := &Engine{cfg: cfg, session: sess, log: log.With("component", "infer", "model", cfg.Name)}
+	e.session = sess
 	for _, f := range sess.Fallbacks {
 		e.log.Warn("execution provider unavailable, falling back", "provider", f.Provider, "err", f.Error)
 	}
@@ -103,7 +108,8 @@ func NewEngine(rt *model.Runtime, cfg EngineConfig, log *slog.Logger) (*Engine, 
 		warm = append(warm, cfg.MaxBatch)
 	}
 	start := time.Now()
-	if err := sess.WarmUp(warm...); err != nil {
+	e.onBackgroundThread(func() { err = sess.WarmUp(warm...) })
+	if err != nil {
 		sess.Close()
 		return nil, fmt.Errorf("model %s: %w", cfg.Name, err)
 	}
@@ -114,6 +120,7 @@ func NewEngine(rt *model.Runtime, cfg EngineConfig, log *slog.Logger) (*Engine, 
 		MaxWait:       cfg.MaxWait,
 		LatencyBudget: cfg.LatencyBudget,
 		Workers:       cfg.Workers,
+		WorkerInit:    e.toBackground,
 	}, e.run)
 	if err != nil {
 		sess.Close()
@@ -158,6 +165,29 @@ func (e *Engine) setDecoder() error {
 		return fmt.Errorf("model %s: unknown format %q", e.cfg.Name, e.cfg.Format)
 	}
 	return nil
+}
+
+// toBackground lowers the calling goroutine's thread to inference's priority for good,
+// saying once if the system refuses.
+func (e *Engine) toBackground() {
+	if err := toBackground(); err != nil {
+		e.priorityWarning.Do(func() {
+			e.log.Warn("cannot lower the priority of inference threads: inference competes with video on equal terms", "err", err)
+		})
+	}
+}
+
+// onBackgroundThread runs f on a thread of inference's priority and waits for it. Threads
+// ONNX Runtime starts on the way (its intra-op pool, with the session or at the first run)
+// inherit the priority.
+func (e *Engine) onBackgroundThread(f func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.toBackground()
+		f()
+	}()
+	<-done
 }
 
 // run is the batcher's RunFunc: one session run for the whole batch, then decoding.
