@@ -47,7 +47,7 @@ func threadCPU(t *testing.T) (cpu map[string]int64, niced map[string]bool) {
 // threads ONNX Runtime starts for the session (here two intra-op threads per run) are
 // niced, and the inference work is done on them, not on the callers' threads.
 func TestInferenceRunsAtBackgroundPriority(t *testing.T) {
-	data, err := onnx.DemoModel(640, 480)
+	data, err := onnx.DemoModel(320, 240)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +63,18 @@ func TestInferenceRunsAtBackgroundPriority(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
+	// Pre-processing runs on the caller's thread: done beforehand, it stays out of the count.
 	pre := e.NewPreprocessor()
-	frame := model.Frame{Width: 640, Height: 480, Format: model.I420, Planes: [3][]byte{make([]byte, 640*480), make([]byte, 320*240), make([]byte, 320*240)}, Strides: [3]int{640, 320, 320}}
+	frame := model.Frame{Width: 320, Height: 240, Format: model.I420, Planes: [3][]byte{make([]byte, 320*240), make([]byte, 160*120), make([]byte, 160*120)}, Strides: [3]int{320, 160, 160}}
+	jobs := make([]Prepared, 40)
+	for i := range jobs {
+		if jobs[i], err = e.Prepare(pre, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cpu0, _ := threadCPU(t)
-	for range 60 {
-		if _, err := e.Analyse(context.Background(), pre, frame, batch.PriorityLive); err != nil {
+	for _, j := range jobs {
+		if _, err := e.Infer(context.Background(), j, batch.PriorityLive); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -81,9 +88,9 @@ func TestInferenceRunsAtBackgroundPriority(t *testing.T) {
 			workers++
 		}
 	}
-	// Pre-processing runs on the caller's thread, the model on the niced ones (the batcher's
-	// workers and ONNX Runtime's intra-op threads), which must have done most of the
-	// process's work meanwhile.
+	// The model runs on the niced threads (the batcher's workers and ONNX Runtime's intra-op
+	// threads), which must have done most of the process's work meanwhile.
+	t.Logf("%d niced threads: %v of %v", workers, time.Duration(background), time.Duration(all))
 	if workers < 2 || background < all/2 {
 		t.Errorf("%d threads at nice %d used %v of the %v of CPU the process used during inference, want most", workers, backgroundNice, time.Duration(background), time.Duration(all))
 	}
