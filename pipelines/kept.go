@@ -6,7 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +61,16 @@ func (k keptDir) setAside(name, why string) (string, error) {
 	return aside, nil
 }
 
+// setAsideBecause sets the kept pipeline's file aside for err and returns err saying where it
+// went.
+func (k keptDir) setAsideBecause(err error, name, why string) error {
+	aside, aerr := k.setAside(name, why)
+	if aerr != nil {
+		return fmt.Errorf("%w (and %v)", err, aerr)
+	}
+	return fmt.Errorf("%w (set aside as %s)", err, aside)
+}
+
 func (k keptDir) remove(name string) error {
 	if err := os.Remove(k.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
@@ -105,17 +115,12 @@ func (m *Manager) KeepAPIPipelines(dir string, parse func(file string, data []by
 			err = fmt.Errorf("%s: holds pipeline %q; the file must be named %s.yaml", path, p.Name, p.Name)
 		}
 		if err != nil {
-			if aside, aerr := k.setAside(name, "bad"); aerr != nil {
-				err = fmt.Errorf("%w (and %v)", err, aerr)
-			} else {
-				err = fmt.Errorf("%w (set aside as %s)", err, aside)
-			}
-			problems = append(problems, err)
+			problems = append(problems, k.setAsideBecause(err, name, "bad"))
 			continue
 		}
 		found = append(found, p)
 	}
-	sort.Slice(found, func(i, j int) bool { return found[i].Name < found[j].Name })
+	slices.SortFunc(found, func(a, b spec.Pipeline) int { return strings.Compare(a.Name, b.Name) })
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -125,12 +130,7 @@ func (m *Manager) KeepAPIPipelines(dir string, parse func(file string, data []by
 	for _, p := range found {
 		if _, taken := m.pipelines[p.Name]; taken {
 			err := fmt.Errorf("kept pipeline %q: the configuration file defines a pipeline of that name, which wins", p.Name)
-			if aside, aerr := k.setAside(p.Name, "replaced"); aerr != nil {
-				err = fmt.Errorf("%w (and %v)", err, aerr)
-			} else {
-				err = fmt.Errorf("%w (set aside as %s)", err, aside)
-			}
-			problems = append(problems, err)
+			problems = append(problems, k.setAsideBecause(err, p.Name, "replaced"))
 			continue
 		}
 		m.startLocked(p, false)
