@@ -100,13 +100,19 @@ func TestAPIPipelinesAreKeptForTheNextStart(t *testing.T) {
 	if err != nil || !back.Equal(cam) {
 		t.Errorf("cam read back as %+v (%v), want %+v", back, err, cam)
 	}
-	if st := status(t, second, "cam"); st.State == pipelines.StateFailed || st.Spec.Source.Latency != cam.Source.Latency {
+	if st := status(t, second, "cam"); st.State == pipelines.StateFailed || st.Spec.Source.Latency != cam.Source.Latency || st.Origin != pipelines.OriginAPI {
 		t.Errorf("restored cam: %+v", st)
+	}
+	if st := status(t, second, "from-file"); st.Origin != pipelines.OriginConfig {
+		t.Errorf("the file's pipeline has origin %q", st.Origin)
 	}
 
 	// A reload whose file now defines "cam" too: the file's replaces it, the kept one is set aside.
 	if _, err := second.Reload([]spec.Pipeline{synthetic(t, "from-file"), synthetic(t, "clash"), synthetic(t, "cam")}); err != nil {
 		t.Fatal(err)
+	}
+	if st := status(t, second, "cam"); st.Origin != pipelines.OriginConfig {
+		t.Errorf("cam after the file took its name: origin %q", st.Origin)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "cam.yaml")); !os.IsNotExist(err) || len(asideFiles(t, dir, "cam", "replaced")) != 1 {
 		t.Errorf("cam.yaml after the file took its name: %v, set aside %v", err, asideFiles(t, dir, "cam", "replaced"))

@@ -64,6 +64,16 @@ type Status struct {
 	Restarts  int    `json:"restarts"`
 	LastError string `json:"last_error"`
 	// NextRetry is when a retrying pipeline starts again; zero otherwise.
-	NextRetry time.Time     `json:"next_retry,omitzero"`
-	Spec      spec.Pipeline `json:"spec"`
+	NextRetry time.Time `json:"next_retry,omitzero"`
+	// Origin says where the pipeline is defined: OriginConfig (the configuration file, whose
+	// next reload or start brings it back as the file says) or OriginAPI (added through the
+	// API, and kept for the next start until deleted).
+	Origin string        `json:"origin"`
+	Spec   spec.Pipeline `json:"spec"`
 }
+
+// Origins of a pipeline (Status.Origin).
+const (
+	OriginConfig = "config"
+	OriginAPI    = "api"
+)

@@ -321,7 +321,11 @@ func (s *supervisor) status() Status {
 		Restarts:  s.restarts,
 		LastError: s.lastError,
 		NextRetry: s.nextRetry,
+		Origin:    OriginAPI,
 		Spec:      s.spec,
+	}
+	if s.fromConfig {
+		st.Origin = OriginConfig
 	}
 	// Status leaves the process (API, logs): never with the camera's credentials.
 	st.Spec.Source.URI = spec.RedactURI(s.spec.Source.URI)

@@ -445,7 +445,7 @@ func openAPISchemas() obj {
 			"contour":  obj{"type": "array", "items": obj{"type": "array", "items": obj{"type": "number"}}, "description": "Outline as [x, y] points, when the model gives masks and contours were asked for."},
 		}),
 		"Status": object("A snapshot of one pipeline.",
-			[]string{"name", "state", "since", "decoder", "frames", "fps", "restarts", "last_error", "spec", "viewers"},
+			[]string{"name", "state", "since", "decoder", "frames", "fps", "restarts", "last_error", "origin", "spec", "viewers"},
 			obj{
 				"name":              str(""),
 				"state":             schemaRef("State"),
@@ -458,6 +458,7 @@ func openAPISchemas() obj {
 				"restarts":          integer("How often the pipeline was restarted after an error."),
 				"last_error":        str("The last error; empty when there was none."),
 				"next_retry":        obj{"type": "string", "format": "date-time", "description": "When a retrying pipeline starts again; absent otherwise."},
+				"origin":            enum("Where the pipeline is defined: config (the configuration file, which brings it back at the next reload or start) or api (added through the API, kept for the next start until deleted).", "config", "api"),
 				"spec":              schemaRef("Pipeline"),
 				"viewers":           obj{"type": "integer", "minimum": 0, "description": "Browsers and WHEP players receiving the stream now."},
 			}),

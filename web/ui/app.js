@@ -246,18 +246,25 @@
     cells.stop = btn('stop', '', (b) => act(b, 'POST', name, 'stop'));
     cells.restart = btn('restart', '', (b) => act(b, 'POST', name, 'restart'));
     btn('delete', 'danger', (b) => {
-      if (confirm('Delete pipeline "' + name + '"? It stops and is removed until it is added again.')) {
+      // A pipeline of the configuration file comes back with the file; one added here does not.
+      const question = row.origin === 'config'
+        ? 'Delete pipeline "' + name + '"? It stops now, but the configuration file defines it: it comes back at the next reload or start unless it is removed from the file.'
+        : 'Delete pipeline "' + name + '"? It stops and is removed, also from the next start.';
+      if (confirm(question)) {
         act(b, 'DELETE', name, '');
       }
     });
 
     const tr = el('tr', {}, Object.values(cells).filter((c) => c.tagName === 'TD'));
-    return { tr, cells };
+    const row = { tr, cells, origin: '' };
+    return row;
   }
 
   function fillRow(row, p, now) {
     const c = row.cells;
     const state = String(p.state || 'unknown');
+    row.origin = p.origin;
+    c.name.title = p.origin === 'config' ? 'defined in the configuration file' : 'added through the API or this page; kept for the next start';
     c.badge.textContent = state;
     c.badge.className = 'badge ' + state.replace(/[^a-z]/g, '');
     const next = parseTime(p.next_retry);
