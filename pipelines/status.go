@@ -52,9 +52,11 @@ type Status struct {
 	// Since is when the pipeline entered State: for a playing camera, connected since.
 	Since time.Time `json:"since"`
 	// Decoder is the decoder element the last start chose (e.g. avdec_h264, nvh264dec).
-	Decoder string  `json:"decoder"`
-	Frames  uint64  `json:"frames"`
-	FPS     float64 `json:"fps"`
+	Decoder string `json:"decoder"`
+	// Frames and FPS count the frames through the pipeline: decoded and past the model.
+	// Decoded frames dropped in front of a busy model count in InferenceSkipped instead.
+	Frames uint64  `json:"frames"`
+	FPS    float64 `json:"fps"`
 	// InferenceSkipped counts decoded frames dropped before inference because it was behind
 	// (the model's batcher counts its own skips apart).
 	InferenceSkipped uint64 `json:"inference_skipped"`
