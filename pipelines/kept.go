@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pigweight/pigweight/pipelines/atomicfile"
 	"github.com/pigweight/pigweight/pipelines/spec"
 	"gopkg.in/yaml.v3"
 )
@@ -32,22 +33,7 @@ func (k keptDir) save(p spec.Pipeline) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(string(k), "."+p.Name+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	_, err = tmp.WriteString(keptHeader + string(doc))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), k.path(p.Name))
-	}
-	return err
+	return atomicfile.Write(k.path(p.Name), "."+p.Name+".*.tmp", append([]byte(keptHeader), doc...))
 }
 
 // setAside renames the kept pipeline's file to NAME.yaml.WHY-TIME, where it no longer counts

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/pigweight/pigweight/elements/onnx"
+
+	"github.com/pigweight/pigweight/pipelines/atomicfile"
 )
 
 // modelCmd writes the models pigweight generates itself:
@@ -58,17 +60,5 @@ func writeFileAtomic(path string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".model-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, ".model-*", data)
 }

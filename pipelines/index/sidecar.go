@@ -10,6 +10,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/pigweight/pigweight/pipelines/atomicfile"
 )
 
 // Sidecar files: an index saved next to the recordings, named by the recording's content hash.
@@ -302,22 +304,7 @@ func (ix *Index) Save(dir, hash string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("index: save sidecar: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+hash+".*"+sidecarTempSuffix)
-	if err != nil {
-		return fmt.Errorf("index: save sidecar: %w", err)
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
+	if err := atomicfile.Write(path, "."+hash+".*"+sidecarTempSuffix, data); err != nil {
 		return fmt.Errorf("index: save sidecar %s: %w", path, err)
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pigweight/pigweight/pipelines/atomicfile"
 	"github.com/pigweight/pigweight/pipelines/index"
 )
 
@@ -148,39 +149,11 @@ func (l *Library) readMeta(id string) (*video, error) {
 	return &video{meta: m, path: path}, nil
 }
 
-// writeMeta writes the metadata of a video atomically: a temporary file, synced, renamed.
+// writeMeta writes the metadata of a video atomically.
 func (l *Library) writeMeta(m Video) error {
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(l.videoDir, metaTempPattern)
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(append(data, '\n'))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), l.metaPath(m.ID))
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
-		return err
-	}
-	syncDir(l.videoDir)
-	return nil
-}
-
-// syncDir makes the renames in dir durable. A failure only weakens durability after a power
-// cut, so it is ignored.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
+	return atomicfile.Write(l.metaPath(m.ID), metaTempPattern, append(data, '\n'))
 }
