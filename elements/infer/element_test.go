@@ -50,16 +50,8 @@ func newEngine(t *testing.T, name string, maxBatch int, maxWait time.Duration) *
 // newEngineWorkers loads the demo model for width×height frames with the given workers.
 func newEngineWorkers(t *testing.T, name string, maxBatch int, maxWait time.Duration, workers, width, height int) *Engine {
 	t.Helper()
-	data, err := onnx.DemoModel(width, height)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "demo.onnx")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	e, err := NewEngine(ortRuntime, EngineConfig{
-		Name: name, Session: model.SessionConfig{Path: path}, Format: "mask", Classes: []string{"pig"},
+		Name: name, Session: model.SessionConfig{Path: demoModelFile(t, width, height)}, Format: "mask", Classes: []string{"pig"},
 		MaxBatch: maxBatch, MaxWait: maxWait, Workers: workers,
 	}, nil)
 	if err != nil {
@@ -73,6 +65,20 @@ func newEngineWorkers(t *testing.T, name string, maxBatch int, maxWait time.Dura
 		e.Close()
 	})
 	return e
+}
+
+// demoModelFile writes the demo model for width×height frames into the test's directory.
+func demoModelFile(t *testing.T, width, height int) string {
+	t.Helper()
+	data, err := onnx.DemoModel(width, height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "demo.onnx")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // launch builds a test pipeline (launch syntax is fine in tests: the strings are ours).

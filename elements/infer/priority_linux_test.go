@@ -11,7 +11,6 @@ import (
 
 	"github.com/pigweight/pigweight/elements/batch"
 	"github.com/pigweight/pigweight/elements/model"
-	"github.com/pigweight/pigweight/elements/onnx"
 )
 
 // threadCPU maps this process's threads to the CPU time they have used (schedstat, in ns) and
@@ -47,16 +46,8 @@ func threadCPU(t *testing.T) (cpu map[string]int64, niced map[string]bool) {
 // threads ONNX Runtime starts for the session (here two intra-op threads per run) are
 // niced, and the inference work is done on them, not on the callers' threads.
 func TestInferenceRunsAtBackgroundPriority(t *testing.T) {
-	data, err := onnx.DemoModel(320, 240)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "demo.onnx")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	e, err := NewEngine(ortRuntime, EngineConfig{
-		Name: "niced", Session: model.SessionConfig{Path: path, Threads: 2}, Format: "mask", Classes: []string{"pig"},
+		Name: "niced", Session: model.SessionConfig{Path: demoModelFile(t, 320, 240), Threads: 2}, Format: "mask", Classes: []string{"pig"},
 		MaxBatch: 1, Workers: 2,
 	}, nil)
 	if err != nil {

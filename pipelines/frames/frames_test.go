@@ -278,19 +278,30 @@ func TestFrameCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 }
 
-// Encode compresses decoded pictures, odd sizes included, into JPEG and PNG files Go's
-// decoders read back as the same picture (within JPEG's loss and the colour conversion), and
-// refuses formats it does not handle.
-func TestEncode(t *testing.T) {
+// bframesFrames opens the B-frame clip for the encoder tests: a reader (closed at the end of
+// the test) and its decoded frame n.
+func bframesFrames(t *testing.T) (*frames.Reader, func(n int) media.Picture) {
 	dir, _ := makeClips(t)
 	path := filepath.Join(dir, "bframes.mp4")
 	ix := buildIndex(t, path)
 	r := frames.NewReader(frames.Config{Prefetch: -1})
-	defer r.Close()
-	decoded, err := r.Frame(context.Background(), "v", path, ix, 10)
-	if err != nil {
-		t.Fatal(err)
+	t.Cleanup(r.Close)
+	return r, func(n int) media.Picture {
+		t.Helper()
+		pic, err := r.Frame(context.Background(), "v", path, ix, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pic
 	}
+}
+
+// Encode compresses decoded pictures, odd sizes included, into JPEG and PNG files Go's
+// decoders read back as the same picture (within JPEG's loss and the colour conversion), and
+// refuses formats it does not handle.
+func TestEncode(t *testing.T) {
+	r, frame := bframesFrames(t)
+	decoded := frame(10)
 	// An odd size: chroma rows and columns round up, and GStreamer's rows are padded to four
 	// bytes where the packed planes are not.
 	const w, h = 161, 121
@@ -363,11 +374,7 @@ func TestEncode(t *testing.T) {
 // no state, an encoder reused for another picture size starts afresh, and nothing outside the
 // picture (padding, memory past its end) finds its way into the file.
 func TestEncodeConcurrently(t *testing.T) {
-	dir, _ := makeClips(t)
-	path := filepath.Join(dir, "bframes.mp4")
-	ix := buildIndex(t, path)
-	r := frames.NewReader(frames.Config{Prefetch: -1})
-	defer r.Close()
+	r, frame := bframesFrames(t)
 	type job struct {
 		pic     media.Picture
 		format  string
@@ -375,10 +382,7 @@ func TestEncodeConcurrently(t *testing.T) {
 	}
 	var jobs []job
 	for i, n := range []int{0, 7, 13, 29} {
-		pic, err := r.Frame(context.Background(), "v", path, ix, n)
-		if err != nil {
-			t.Fatal(err)
-		}
+		pic := frame(n)
 		// Widths off the 16-pixel blocks: libjpeg reads past each row, and the file must not
 		// depend on what lies there.
 		w := 59 + 3*i
