@@ -281,6 +281,7 @@ func TestFrameCacheEvictsLeastRecentlyUsed(t *testing.T) {
 // bframesFrames opens the B-frame clip for the encoder tests: a reader (closed at the end of
 // the test) and its decoded frame n.
 func bframesFrames(t *testing.T) (*frames.Reader, func(n int) media.Picture) {
+	t.Helper()
 	dir, _ := makeClips(t)
 	path := filepath.Join(dir, "bframes.mp4")
 	ix := buildIndex(t, path)
