@@ -42,12 +42,12 @@ type decoder struct {
 	layout    planeLayout
 	hasLayout bool
 	// got collects the pictures the probe packed during one call into the pipeline; wanted
-	// is the frame asked for, and keepAll says whether the others are worth packing too (a
-	// cache takes them; without one they would be copied for nothing).
+	// is the frame asked for (-1 while running ahead), and caching says whether a cache takes
+	// other pictures too (see keptBefore); without one they would be copied for nothing.
 	got      []media.Picture
 	probeErr error
 	wanted   int
-	keepAll  bool
+	caching  bool
 
 	// next is the next sample to feed, -1 when decoding must start again at a sync sample
 	// (at first, after draining, after an error); from is the sync sample the run began at.
@@ -64,7 +64,7 @@ type decoder struct {
 }
 
 // newDecoder builds and starts the decoder pipeline for ix's codec.
-func newDecoder(ix *index.Index, file io.ReaderAt, policy spec.Decode, keepAll bool) (*decoder, error) {
+func newDecoder(ix *index.Index, file io.ReaderAt, policy spec.Decode, caching bool) (*decoder, error) {
 	var parser, format string
 	var codec graph.Codec
 	switch ix.Codec {
@@ -95,7 +95,7 @@ func newDecoder(ix *index.Index, file io.ReaderAt, policy spec.Decode, keepAll b
 	if err != nil {
 		return nil, err
 	}
-	d := &decoder{ix: ix, file: file, ts: ts, name: name, next: -1, frameAt: make(map[uint64]int, len(ix.Frames)), skipped: map[int]bool{}, keepAll: keepAll}
+	d := &decoder{ix: ix, file: file, ts: ts, name: name, next: -1, frameAt: make(map[uint64]int, len(ix.Frames)), skipped: map[int]bool{}, caching: caching}
 	d.skippable = singleTemporalLayer(ix)
 	for _, s := range ix.Samples {
 		d.base = min(d.base, s.PTS)
@@ -195,7 +195,7 @@ func (d *decoder) probe(pad *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn
 		return gst.PadProbeOK
 	}
 	d.shown = n
-	if n != d.wanted && !d.keepAll {
+	if !d.worthKeeping(n) {
 		// Packing copies the whole picture into Go memory: only for pictures someone keeps.
 		return gst.PadProbeOK
 	}
@@ -228,6 +228,22 @@ func (d *decoder) probe(pad *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn
 		Planes: planes,
 	})
 	return gst.PadProbeOK
+}
+
+// keptBefore is how many pictures before a requested frame go to the cache with it: enough
+// to step back from it (the page steps ten with Shift) without decoding the group again. The
+// pictures further back are decoded on the way too, but copying each out (3 MB at 1080p) for
+// a cache that rarely sees them asked for cost more than it saved: a jump to the end of a
+// 2-second group copied 60 pictures, and a few jumps evicted every other video's frames.
+const keptBefore = 10
+
+// worthKeeping says whether picture n is packed: the frame asked for, and with a cache the
+// keptBefore pictures before it and every picture decoded while running ahead.
+func (d *decoder) worthKeeping(n int) bool {
+	if n == d.wanted {
+		return true
+	}
+	return d.caching && (d.wanted < 0 || n >= d.wanted-keptBefore)
 }
 
 // ticks converts a duration in timescale units to a time.Duration.
@@ -290,7 +306,8 @@ func (d *decoder) decodeTo(n int) ([]media.Picture, error) {
 // step feeds the next sample, or drains the decoder after the last one, and returns the
 // pictures that came out. After a drain the next request starts again at a sync sample.
 // While target (a frame number; -1 for none) lies ahead in decode order, samples no other
-// picture refers to are left out: nobody asked for them, and each costs a whole decode.
+// picture refers to are left out unless they are worth keeping: nobody asked for them, and
+// each costs a whole decode.
 func (d *decoder) step(target int) ([]media.Picture, error) {
 	d.got, d.probeErr, d.wanted = nil, nil, target
 	if d.next < 0 {
@@ -307,7 +324,7 @@ func (d *decoder) step(target int) ([]media.Picture, error) {
 		d.next = -1
 		return nil, err
 	}
-	if target >= 0 && d.skippable && !s.Key && s.Frame != int32(target) && d.next < int(d.ix.Frames[target].Decode) && d.unreferenced(buf) {
+	if target >= 0 && d.skippable && !s.Key && s.Frame != int32(target) && d.next < int(d.ix.Frames[target].Decode) && !d.worthKeeping(int(s.Frame)) && d.unreferenced(buf) {
 		graph.Release(buf)
 		d.skipped[int(s.Frame)] = true
 		d.next++

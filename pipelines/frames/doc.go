@@ -6,9 +6,10 @@
 // keyframe the index names for n: no seeking by time, no guessing from the frame rate.
 //
 // Each open video keeps a warm decoder owned by one goroutine, so scrubbing forward
-// continues where the last request stopped instead of starting over at a keyframe. Every
-// picture the decoder produces on the way goes into a byte-bounded LRU cache, and while
-// nobody asks for anything the decoder runs a few frames ahead (prefetch).
+// continues where the last request stopped instead of starting over at a keyframe. The frame
+// asked for and the ten pictures before it go into a byte-bounded LRU cache (stepping back is
+// then a hit), and while nobody asks for anything the decoder runs a few frames ahead
+// (prefetch), into the cache too.
 //
 // The decoder is driven synchronously: samples are chained straight into the parser's sink
 // pad from the owning goroutine and decoded pictures are taken by a probe in the same call,

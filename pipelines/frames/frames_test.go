@@ -201,6 +201,43 @@ func TestUncachedFrameCopiesOnePicture(t *testing.T) {
 	}
 }
 
+// With a cache, a frame deep in its group takes the ten pictures before it into the cache
+// (stepping back is then a hit) and no more: the pictures further back cost no Go memory,
+// and asking for one decodes it, right.
+func TestCachedFrameKeepsTheFramesJustBeforeIt(t *testing.T) {
+	dir, _ := makeClips(t)
+	path := filepath.Join(dir, "bframes.mp4")
+	ix := buildIndex(t, path)
+	want := pipelinestest.FrameMD5s(t, path)
+	r := frames.NewReader(frames.Config{Prefetch: -1})
+	defer r.Close()
+	ctx := context.Background()
+	if _, err := r.Frame(ctx, "v", path, ix, 24); err != nil { // builds the decoder
+		t.Fatal(err)
+	}
+	r.Forget("v")
+	const n, kept = 23, 10 // the first group has 25 frames
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	pic, err := r.Frame(ctx, "v", path, ix, n)
+	runtime.ReadMemStats(&m1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	picture := uint64(pic.Bytes())
+	if got := m1.TotalAlloc - m0.TotalAlloc; got > (kept+4)*picture {
+		t.Errorf("frame %d allocated %d bytes, %.1f pictures; want about %d", n, got, float64(got)/float64(picture), kept+1)
+	}
+	for back := n - kept; back <= n-1; back++ {
+		if p, err := r.Frame(ctx, "v", path, ix, back); err != nil || !p.Cached || md5Of(p) != want[back] {
+			t.Errorf("frame %d: err %v, cached %v, right %v; want a cache hit", back, err, p.Cached, md5Of(p) == want[back])
+		}
+	}
+	if p, err := r.Frame(ctx, "v", path, ix, n-kept-1); err != nil || p.Cached || md5Of(p) != want[n-kept-1] {
+		t.Errorf("frame %d: err %v, cached %v, right %v; want it decoded again", n-kept-1, err, p.Cached, md5Of(p) == want[n-kept-1])
+	}
+}
+
 // After a request, the next frames are decoded in the background, and asking for them then
 // is a cache hit; a cache too small for a picture keeps none and frames still come right.
 func TestPrefetchAndCache(t *testing.T) {
