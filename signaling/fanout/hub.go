@@ -157,9 +157,9 @@ func (h *Hub) Run(ctx context.Context, aus <-chan media.AccessUnit) {
 			if !ok {
 				return
 			}
-			h.accessUnits.Add(1)
 			if au.Codec != "" && au.Codec != "h264" {
 				h.skipped.Add(1)
+				h.accessUnits.Add(1)
 				if warnCodec {
 					h.log.Warn("access units are not H.264; viewers get no video",
 						"codec", au.Codec)
@@ -170,6 +170,7 @@ func (h *Hub) Run(ctx context.Context, aus <-chan media.AccessUnit) {
 			f := packets.packetize(au)
 			if f == nil {
 				h.skipped.Add(1)
+				h.accessUnits.Add(1)
 				continue
 			}
 			// The cache first: a viewer that starts now either finds f in the cache or gets it
@@ -180,6 +181,8 @@ func (h *Hub) Run(ctx context.Context, aus <-chan media.AccessUnit) {
 				publish()
 			}
 			h.sendTiming(f)
+			// Counted once handled, so that a Stats that shows it shows its effects too.
+			h.accessUnits.Add(1)
 		}
 	}
 }
