@@ -95,6 +95,14 @@ func buildIndex(t *testing.T, path string) *index.Index {
 	return ix
 }
 
+// bframesClip is the tricky clip with B-frames most tests here use: its path and index.
+func bframesClip(t *testing.T) (string, *index.Index) {
+	t.Helper()
+	dir, _ := makeClips(t)
+	path := filepath.Join(dir, "bframes.mp4")
+	return path, buildIndex(t, path)
+}
+
 // For every tricky file, random frames (cold, then a few scrubbed forward from each) and the
 // first and last are byte for byte what ffmpeg decodes for the same frame number.
 func TestRandomFramesMatchFFmpeg(t *testing.T) {
@@ -136,9 +144,7 @@ func TestRandomFramesMatchFFmpeg(t *testing.T) {
 
 // Eight clients asking for one frame at once get it from one decode of its group of pictures.
 func TestConcurrentRequestsDecodeOnce(t *testing.T) {
-	dir, _ := makeClips(t)
-	path := filepath.Join(dir, "bframes.mp4")
-	ix := buildIndex(t, path)
+	path, ix := bframesClip(t)
 	want := pipelinestest.FrameMD5s(t, path)
 	r := frames.NewReader(frames.Config{Prefetch: -1})
 	defer r.Close()
@@ -170,9 +176,7 @@ func TestConcurrentRequestsDecodeOnce(t *testing.T) {
 // Without a cache, only the picture asked for is copied out of the decoder: a frame deep in
 // its group costs one picture of Go memory, not one per picture decoded on the way.
 func TestUncachedFrameCopiesOnePicture(t *testing.T) {
-	dir, _ := makeClips(t)
-	path := filepath.Join(dir, "bframes.mp4")
-	ix := buildIndex(t, path)
+	path, ix := bframesClip(t)
 	r := frames.NewReader(frames.Config{CacheBytes: -1, Prefetch: -1})
 	defer r.Close()
 	ctx := context.Background()
@@ -205,9 +209,7 @@ func TestUncachedFrameCopiesOnePicture(t *testing.T) {
 // (stepping back is then a hit) and no more: the pictures further back cost no Go memory,
 // and asking for one decodes it, right.
 func TestCachedFrameKeepsTheFramesJustBeforeIt(t *testing.T) {
-	dir, _ := makeClips(t)
-	path := filepath.Join(dir, "bframes.mp4")
-	ix := buildIndex(t, path)
+	path, ix := bframesClip(t)
 	want := pipelinestest.FrameMD5s(t, path)
 	r := frames.NewReader(frames.Config{Prefetch: -1})
 	defer r.Close()
@@ -319,9 +321,7 @@ func TestFrameCacheEvictsLeastRecentlyUsed(t *testing.T) {
 // the test) and its decoded frame n.
 func bframesFrames(t *testing.T) (*frames.Reader, func(n int) media.Picture) {
 	t.Helper()
-	dir, _ := makeClips(t)
-	path := filepath.Join(dir, "bframes.mp4")
-	ix := buildIndex(t, path)
+	path, ix := bframesClip(t)
 	r := frames.NewReader(frames.Config{Prefetch: -1})
 	t.Cleanup(r.Close)
 	return r, func(n int) media.Picture {
