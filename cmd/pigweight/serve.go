@@ -97,6 +97,7 @@ func serve(args []string, stderr io.Writer) int {
 	engines := loadEngines(ort, cfg.Models, log)
 	defer closeEngines(engines)
 	manager := pipelines.NewManager(gstRuntime(log), log)
+	limitGoMemory(cfg.Server.FrameCacheBytes, log)
 	library, frameReader, err := newVideoLibrary(cfg, engines, log)
 	if err != nil {
 		log.Error("cannot open the video library in the data directory", "dir", cfg.Server.DataDir, "err", err)

@@ -22,7 +22,6 @@ import (
 // per open video, a decoded-frame cache) and batch jobs on the loaded models.
 func newVideoLibrary(cfg *spec.Config, engines []*infer.Engine, log *slog.Logger) (*videos.Library, *frames.Reader, error) {
 	cache := cfg.Server.FrameCacheBytes
-	limitGoMemory(cache, log)
 	if cache == 0 {
 		cache = -1 // frames.Config's 0 means its default; the config's 0 means none
 	}
