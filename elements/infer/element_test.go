@@ -88,7 +88,10 @@ func launch(t *testing.T, desc string) *gst.Pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.SetState(gst.StateNull) })
+	t.Cleanup(func() {
+		p.SetState(gst.StateNull)
+		goruntime.KeepAlive(p) // the wrapper's finalizer must not dispose p mid-change
+	})
 	return p
 }
 

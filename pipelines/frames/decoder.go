@@ -391,7 +391,7 @@ func (d *decoder) busError(fallback error) error {
 // close stops the pipeline.
 func (d *decoder) close() {
 	if d.pipeline != nil {
-		d.pipeline.SetState(gst.StateNull)
+		graph.SetNull(d.pipeline)
 		d.pipeline = nil
 	}
 }

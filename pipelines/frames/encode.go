@@ -229,7 +229,7 @@ func (e *encoder) close() {
 	e.mu.Lock() // an encode in progress finishes first
 	defer e.mu.Unlock()
 	if e.pipeline != nil {
-		e.pipeline.SetState(gst.StateNull)
+		graph.SetNull(e.pipeline)
 		e.pipeline = nil
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -364,5 +365,43 @@ func TestRequiredElementsOfAnEncodingOutput(t *testing.T) {
 	pen := pipelineSpec(t, `{name: pen, source: {type: synthetic}, outputs: [{type: webrtc}]}`)
 	if slices.Contains(RequiredElements(pen), "tee") {
 		t.Errorf("the pen passes its H.264 through, yet needs a tee: %v", RequiredElements(pen))
+	}
+}
+
+// A pipeline whose wrapper is last used by SetNull must not be disposed before it reaches
+// NULL, however often the collector runs meanwhile. Without the keep-alive this crashed within
+// a few dozen rounds (SIGSEGV in gst_element_set_state; CI saw it in simcam under load).
+func TestSetNullKeepsThePipelineUntilItIsStopped(t *testing.T) {
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	for range 200 {
+		playAndSetNull(t)
+	}
+}
+
+// playAndSetNull plays a small encoding pipeline and stops it; SetNull is the wrapper's last use.
+func playAndSetNull(t *testing.T) {
+	p, err := gst.NewPipelineFromString("videotestsrc is-live=true ! video/x-raw,width=160,height=120 ! " +
+		"x264enc tune=zerolatency ! queue ! fakesink")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetState(gst.StatePlaying); err != nil {
+		t.Fatal(err)
+	}
+	p.GetState(gst.StatePlaying, gst.ClockTime(2*time.Second))
+	if err := SetNull(p); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -144,7 +144,7 @@ func (r *Run) Close() {
 		r.stopFeed()
 		<-r.feedDone
 	}
-	if err := r.pipeline.SetState(gst.StateNull); err != nil {
+	if err := SetNull(r.pipeline); err != nil {
 		r.log.Warn("set pipeline to NULL", "err", err)
 	}
 }
@@ -252,6 +252,17 @@ func (r *Run) newFrameSink() (*gst.Element, error) {
 		},
 	})
 	return e, nil
+}
+
+// SetNull puts a pipeline in NULL, keeping its wrapper alive until the state change has
+// returned. go-gst's methods take the C pointer and then no longer use the wrapper, so while
+// SetState is the wrapper's last use the collector may finalize it mid-call: its unref drops
+// the pipeline's last reference and disposes it halfway to NULL (a SIGSEGV in
+// gst_element_set_state after "Trying to dispose element ..., but it is in READY").
+func SetNull(p *gst.Pipeline) error {
+	err := p.SetState(gst.StateNull)
+	runtime.KeepAlive(p)
+	return err
 }
 
 // releasable is a go-gst wrapper whose reference is dropped by a finalizer unless released.

@@ -49,7 +49,7 @@ func WritePenClip(path string, c Clip) error {
 	if err != nil {
 		return fmt.Errorf("simcam: clip: %w", err)
 	}
-	defer pl.SetState(gst.StateNull)
+	defer graph.SetNull(pl)
 	// Only integers from a validated pen config go into the caps string.
 	caps := gst.NewCapsFromString(fmt.Sprintf(
 		"video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,colorimetry=%s",

@@ -267,7 +267,7 @@ func (f *feed) close() error {
 	}
 	// The pipeline and bus wrappers are GObjects: their finalizers drop the last references
 	// once the pipeline is in NULL.
-	return f.pipeline.SetState(gst.StateNull)
+	return graph.SetNull(f.pipeline)
 }
 
 // accessUnit is one pulled H.264 access unit, mapped for reading until release.

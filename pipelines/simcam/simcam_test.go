@@ -22,6 +22,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
 	"github.com/go-gst/go-gst/gst"
 	"github.com/go-gst/go-gst/gst/app"
+	"github.com/pigweight/pigweight/pipelines/graph"
 	"github.com/pigweight/pigweight/pipelines/pen"
 	"github.com/pigweight/pigweight/pipelines/pipelinestest"
 	"github.com/pigweight/pigweight/pipelines/simcam"
@@ -137,7 +138,7 @@ func (c *client) close() {
 	c.closeOnce.Do(func() {
 		close(c.stop)
 		<-c.done
-		c.pipeline.SetState(gst.StateNull)
+		graph.SetNull(c.pipeline)
 	})
 }
 
