@@ -24,8 +24,8 @@ const (
 	MaxPendingJobs = 64
 	// KeepJobs is how many finished jobs, with their results, are kept in memory, and
 	// KeepJobFrames how many frames of results they may hold together (a frame's result is a
-	// few hundred bytes): the oldest are forgotten when another finishes, the newest always
-	// kept. Results are not written to disk: fetch them (or the CSV) when the job is done.
+	// few hundred bytes): the oldest are forgotten, files and all, when another finishes; the
+	// newest is always kept.
 	KeepJobs      = 100
 	KeepJobFrames = 1_000_000
 )
@@ -102,6 +102,9 @@ type job struct {
 	started, finished time.Time
 	err               string
 	results           []FrameResult
+	// shutdown: Close stopped the job, which resumes at the next start. unsaved: the job
+	// could not be kept on disk and lives in memory only (see saveJobLocked).
+	shutdown, unsaved bool
 }
 
 // snapshot copies j; the caller holds Library.mu. Results are shared with the job, which only
@@ -199,6 +202,7 @@ func (l *Library) StartJob(id string, req JobRequest) (Job, error) {
 	}
 	l.jobs[j.id] = j
 	l.queue = append(l.queue, j)
+	l.saveJobLocked(j)
 	snap := j.snapshot(false)
 	l.log.Info("job queued", "job", j.id, "video", id, "model", model, "from", j.from, "to", j.to, "step", j.step,
 		"frames", total, "ahead", pending)
@@ -230,6 +234,9 @@ func (l *Library) dispatchLocked() {
 // cancelJobLocked asks j to stop. A queued job never started, so it is finished here; a
 // running one finishes on its goroutine. The caller holds l.mu.
 func (l *Library) cancelJobLocked(j *job) {
+	if j.ctx.Err() == nil {
+		j.shutdown = l.closed
+	}
 	j.cancel()
 	if j.state != JobQueued {
 		return
@@ -268,12 +275,19 @@ func (l *Library) finishLocked(j *job, err error) {
 	}
 	j.finished = now
 	j.cancel() // release the context's resources
-	j.v.users.Done()
+	if j.v != nil {
+		j.v.users.Done()
+	}
 	j.v, j.an = nil, nil
+	if !j.shutdown {
+		l.saveJobLocked(j)
+	}
 	l.finished = append(l.finished, j)
 	l.forgetOldJobsLocked(KeepJobs, KeepJobFrames)
 	if j.state == JobFailed {
 		l.log.Warn("job failed", "job", j.id, "video", j.video, "frames_done", len(j.results), "err", err)
+	} else if j.shutdown && !j.unsaved {
+		l.log.Info("job stopped; it resumes at the next start", "job", j.id, "video", j.video, "frames_done", len(j.results))
 	} else {
 		l.log.Info("job finished", "job", j.id, "video", j.video, "state", j.state, "frames_done", len(j.results),
 			"took", now.Sub(j.created).Round(time.Millisecond))
@@ -291,20 +305,28 @@ func (l *Library) forgetOldJobsLocked(maxJobs, maxFrames int) {
 		oldest := l.finished[0]
 		frames -= len(oldest.results)
 		delete(l.jobs, oldest.id)
+		l.removeJobFiles(oldest.id)
 		l.finished[0] = nil
 		l.finished = l.finished[1:]
 	}
 }
 
-// work analyses the job's frames in order. It only reads fields that do not change while the
-// job runs.
+// work analyses the job's frames in order, after those a resumed job has already done. It
+// only reads fields that do not change while the job runs (results only grow, and only here).
 func (l *Library) work(j *job) error {
-	v, ctx := j.v, j.ctx
+	v, ctx, an := j.v, j.ctx, j.an
 	ix, err := l.indexOf(v)
 	if err != nil {
 		return err
 	}
-	for n := j.from; n <= j.to; n += j.step {
+	if an == nil { // resumed after a restart
+		if an, err = l.analysers(j.model); err != nil {
+			return fmt.Errorf("%w: %q: %w", ErrModel, j.model, err)
+		}
+	}
+	saved := l.openResultLog(j)
+	defer saved.close()
+	for n := j.from + len(j.results)*j.step; n <= j.to; n += j.step {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -312,15 +334,17 @@ func (l *Library) work(j *job) error {
 		if err != nil {
 			return fmt.Errorf("frame %d: %w", n, err)
 		}
-		dets, err := j.an.Analyse(ctx, pic)
+		dets, err := an.Analyse(ctx, pic)
 		if err != nil {
 			return fmt.Errorf("frame %d: %w", n, err)
 		}
 		if dets == nil {
 			dets = []detect.Detection{} // [] in JSON: the frame was analysed and has nothing
 		}
+		res := FrameResult{Frame: n, PTSS: pic.PTS.Seconds(), Detections: dets}
+		saved.add(res)
 		l.mu.Lock()
-		j.results = append(j.results, FrameResult{Frame: n, PTSS: pic.PTS.Seconds(), Detections: dets})
+		j.results = append(j.results, res)
 		l.mu.Unlock()
 	}
 	return nil

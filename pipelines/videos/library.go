@@ -24,7 +24,7 @@ const DefaultMaxUploadBytes = 8 << 30
 // Config configures New.
 type Config struct {
 	// Dir is the data directory: videos are stored under Dir/videos, index sidecars under
-	// Dir/index. Both are created when missing.
+	// Dir/index, jobs under Dir/jobs. They are created when missing.
 	Dir string
 	// MaxUploadBytes is the largest file Upload accepts; 0 means DefaultMaxUploadBytes.
 	MaxUploadBytes int64
@@ -105,6 +105,7 @@ type Library struct {
 	cfg       Config
 	videoDir  string
 	indexDir  string
+	jobDir    string
 	src       FrameSource
 	analysers func(model string) (Analyser, error)
 	log       *slog.Logger
@@ -136,8 +137,9 @@ type video struct {
 	ix   *index.Index // loaded on first use
 }
 
-// New opens the library in cfg.Dir: it loads the videos stored there and removes what
-// interrupted uploads left behind. src decodes frames; analysers returns the analyser of a
+// New opens the library in cfg.Dir: it loads the videos stored there, removes what
+// interrupted uploads left behind, lists the jobs kept there and resumes those that were
+// stopped before they finished. src decodes frames; analysers returns the analyser of a
 // model, or an error when it has no such model.
 func New(cfg Config, src FrameSource, analysers func(model string) (Analyser, error), log *slog.Logger) (*Library, error) {
 	if cfg.Dir == "" {
@@ -167,6 +169,7 @@ func New(cfg Config, src FrameSource, analysers func(model string) (Analyser, er
 		cfg:       cfg,
 		videoDir:  filepath.Join(cfg.Dir, "videos"),
 		indexDir:  filepath.Join(cfg.Dir, "index"),
+		jobDir:    filepath.Join(cfg.Dir, "jobs"),
 		src:       src,
 		analysers: analysers,
 		log:       log.With("component", "videos"),
@@ -175,7 +178,7 @@ func New(cfg Config, src FrameSource, analysers func(model string) (Analyser, er
 		deleting:  make(map[string]chan struct{}),
 		jobs:      make(map[string]*job),
 	}
-	for _, dir := range []string{l.videoDir, l.indexDir} {
+	for _, dir := range []string{l.videoDir, l.indexDir, l.jobDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("videos: %w", err)
 		}
@@ -184,6 +187,13 @@ func New(cfg Config, src FrameSource, analysers func(model string) (Analyser, er
 		return nil, err
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.loadJobs(); err != nil {
+		l.cancel()
+		return nil, err
+	}
+	l.dispatchLocked()
 	return l, nil
 }
 
@@ -364,8 +374,9 @@ func (l *Library) rebuildIndex(v *video) (*index.Index, error) {
 	return ix, nil
 }
 
-// Close cancels every job and waits for them. Uploads in flight fail with ErrClosed and
-// remove their temporary files themselves. Close is idempotent.
+// Close stops every job and waits for them: a job it stops ends cancelled here, but is kept
+// on disk as it was, to resume when New opens the directory again. Uploads in flight fail
+// with ErrClosed and remove their temporary files themselves. Close is idempotent.
 func (l *Library) Close() {
 	l.mu.Lock()
 	l.closed = true

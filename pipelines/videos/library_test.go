@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -597,7 +598,9 @@ func FuzzSniff(f *testing.F) {
 func TestOldJobsForgotten(t *testing.T) {
 	l := newLibrary(t, t.TempDir(), newFakeSource(), 0)
 	finish := func(id string, frames int) {
-		j := &job{id: id, state: JobDone, cancel: func() {}, results: make([]FrameResult, frames)}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		j := &job{id: id, state: JobDone, ctx: ctx, cancel: cancel, results: make([]FrameResult, frames)}
 		l.jobs[id] = j
 		l.finished = append(l.finished, j)
 	}
@@ -628,5 +631,146 @@ func TestOldJobsForgotten(t *testing.T) {
 	}
 	if _, ok := l.jobs["0"]; ok {
 		t.Error("a forgotten job is still found by id")
+	}
+}
+
+// A restart loses no job: finished ones are listed again with their results, and those the
+// shutdown stopped resume after their last saved result, without analysing a frame twice.
+func TestJobsSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	src := newFakeSource()
+	first := newLibrary(t, dir, src, 0)
+	v, _ := mustUpload(t, first, "pen.mp4", clip(t, "pen.mp4"))
+	done, err := first.StartJob(v.ID, JobRequest{From: 1, To: LastFrame, Step: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done = waitJob(t, first, done.ID)
+	src.mu.Lock()
+	src.release = make(chan struct{}) // from here on a frame comes only when released
+	src.mu.Unlock()
+	cancelled, err := first.StartJob(v.ID, JobRequest{To: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.CancelJob(cancelled.ID); err != nil {
+		t.Fatal(err)
+	}
+	cancelled = waitJob(t, first, cancelled.ID)
+	running, err := first.StartJob(v.ID, JobRequest{From: 2, To: 17, Step: 3}) // frames 2, 5, ..., 17
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued, err := first.StartJob(v.ID, JobRequest{To: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	releaseFrames(t, first, src, running.ID, 2)
+	first.Close()
+	src.mu.Lock()
+	callsBefore := src.calls
+	src.mu.Unlock()
+
+	free := newFakeSource()
+	second := newLibrary(t, dir, free, 0)
+	if j, err := second.Job(done.ID); err != nil || j.State != JobDone || !reflect.DeepEqual(j.Results, done.Results) || !j.Created.Equal(done.Created) {
+		t.Errorf("finished job after the restart: %+v, %v\nbefore: %+v", j, err, done)
+	}
+	if j, err := second.Job(cancelled.ID); err != nil || j.State != JobCancelled || j.Error != cancelled.Error {
+		t.Errorf("cancelled job after the restart: %+v, %v", j, err)
+	}
+	resumed := waitJob(t, second, running.ID)
+	if resumed.State != JobDone || len(resumed.Results) != 6 {
+		t.Fatalf("resumed job: %+v", resumed)
+	}
+	for i, r := range resumed.Results {
+		if n := 2 + 3*i; r.Frame != n || len(r.Detections) != 1 || r.Detections[0].Box.X != float32(n) {
+			t.Errorf("resumed job's result %d = %+v", i, r)
+		}
+	}
+	if j := waitJob(t, second, queued.ID); j.State != JobDone || len(j.Results) != 5 {
+		t.Errorf("job queued at the shutdown: %+v", j)
+	}
+	free.mu.Lock()
+	if free.calls != 4+5 {
+		t.Errorf("after the restart %d frames were decoded, want the 4 the stopped job had left and the queued job's 5", free.calls)
+	}
+	free.mu.Unlock()
+	if callsBefore < 2 {
+		t.Errorf("only %d frames decoded before the restart", callsBefore)
+	}
+	if list := second.Jobs(); len(list) != 4 {
+		t.Errorf("%d jobs listed after the restart, want 4: %+v", len(list), list)
+	}
+
+	// A third start finds them all finished, and nothing runs again.
+	second.Close()
+	third := newLibrary(t, dir, newFakeSource(), 0)
+	if j, err := third.Job(running.ID); err != nil || j.State != JobDone || !reflect.DeepEqual(j.Results, resumed.Results) {
+		t.Errorf("resumed job after another restart: %+v, %v", j, err)
+	}
+}
+
+// A crash in the middle of saving a result, or a video deleted while the server was down,
+// cost the job no more than that: the torn line is cut off and the frame analysed again, and
+// the job whose video is gone says so.
+func TestKeptJobsAfterACrash(t *testing.T) {
+	dir := t.TempDir()
+	src := newFakeSource()
+	src.release = make(chan struct{})
+	first := newLibrary(t, dir, src, 0)
+	v, _ := mustUpload(t, first, "pen.mp4", clip(t, "pen.mp4"))
+	other, _ := mustUpload(t, first, "other.mp4", clip(t, "other.mp4", "-vf", "hflip"))
+	j, err := first.StartJob(v.ID, JobRequest{To: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan, err := first.StartJob(other.ID, JobRequest{To: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	releaseFrames(t, first, src, j.ID, 3)
+	first.Close()
+	// What a crash leaves: half a line after three whole ones, and another video's files gone.
+	results := filepath.Join(dir, "jobs", j.ID+".results")
+	f, err := os.OpenFile(results, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"frame":3,"pts_s":0.3,"detec`); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, name := range []string{other.ID + ".json", other.ID + ".mp4"} {
+		if err := os.Remove(filepath.Join(dir, "videos", name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	free := newFakeSource()
+	second := newLibrary(t, dir, free, 0)
+	got := waitJob(t, second, j.ID)
+	if got.State != JobDone || len(got.Results) != 6 {
+		t.Fatalf("job after the crash: %+v", got)
+	}
+	for i, r := range got.Results {
+		if r.Frame != i || len(r.Detections) != 1 {
+			t.Errorf("result %d = %+v", i, r)
+		}
+	}
+	free.mu.Lock()
+	if free.calls != 3 {
+		t.Errorf("%d frames decoded after the crash, want the 3 not saved whole", free.calls)
+	}
+	free.mu.Unlock()
+	if o, err := second.Job(orphan.ID); err != nil || o.State != JobFailed || !strings.Contains(o.Error, "no longer stored") {
+		t.Errorf("job of a video gone while the server was down: %+v, %v", o, err)
+	}
+	data, err := os.ReadFile(results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n"); len(lines) != 6 || !strings.HasPrefix(lines[3], `{"frame":3,`) {
+		t.Errorf("results file after resuming:\n%s", data)
 	}
 }

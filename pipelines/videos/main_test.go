@@ -200,6 +200,22 @@ func waitJob(t *testing.T, l *Library, id string) Job {
 	}
 }
 
+// releaseFrames lets n frames through src (made with a release channel) and waits until job
+// id has analysed n frames in all.
+func releaseFrames(t *testing.T, l *Library, src *fakeSource, id string, n int) {
+	t.Helper()
+	for range n {
+		src.release <- struct{}{}
+	}
+	deadline := time.Now().Add(patience)
+	for j, _ := l.Job(id); j.Done < n; j, _ = l.Job(id) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d frames released, job = %+v", n, j)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // errReader yields data, then fails.
 type errReader struct {
 	data []byte

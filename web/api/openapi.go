@@ -712,7 +712,7 @@ func videoPaths() obj {
 				"operationId": "listJobs",
 				"tags":        []string{"jobs"},
 				"summary":     "List jobs",
-				"description": "Queued, running and recently finished jobs (the last 100 finished are kept, in memory only), newest first, without results.",
+				"description": "Queued, running and recently finished jobs (kept across restarts: the last 100 finished, and those stopped by a shutdown, which resume), newest first, without results.",
 				"responses": obj{
 					"200": obj{"description": "All jobs.", "content": jsonContent(obj{"type": "array", "items": schemaRef("Job")})},
 					"500": responseRef("InternalError"),
