@@ -211,7 +211,9 @@ func TestBrowserViewWaitsForItsPipeline(t *testing.T) {
 	browserDriver(t)
 	srv := startServerWithConfig(t, "pipelines: []\n")
 	var added time.Time
-	w := watch(t, srv, "later", 4000, func() {
+	// Four seconds of the pipeline: a shorter window measured the start-up more than the rate,
+	// and fell under 10 fps on a loaded machine.
+	w := watch(t, srv, "later", 6000, func() {
 		time.Sleep(2 * time.Second)
 		resp, err := http.Post(srv.base+"/api/v1/pipelines", "application/yaml", strings.NewReader("{name: later, source: {type: synthetic}}"))
 		if err != nil {
