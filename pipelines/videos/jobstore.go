@@ -178,9 +178,7 @@ func (l *Library) loadJobs() error {
 	return nil
 }
 
-// readJob reads a kept job's record and as many of its results as are whole and in order; a
-// tail that is not (a crash in the middle of a line) is cut off the file, so that a resumed
-// job appends after its last good result.
+// readJob reads a kept job's record and as many of its results as are whole and in order.
 func (l *Library) readJob(id string) (*job, error) {
 	data, err := os.ReadFile(l.jobPath(id, jobRecordExt))
 	if err != nil {
@@ -224,6 +222,9 @@ func (l *Library) readJob(id string) (*job, error) {
 	return j, nil
 }
 
+// readResults reads j's saved results up to the first line that is not whole or not the
+// next frame. For a job that resumes, what follows (a crash in the middle of a line) is cut
+// off the file, so that it appends after its last good result.
 func (l *Library) readResults(j *job) ([]FrameResult, error) {
 	path := l.jobPath(j.id, jobResultsExt)
 	data, err := os.ReadFile(path)
@@ -239,8 +240,9 @@ func (l *Library) readResults(j *job) ([]FrameResult, error) {
 	sc.Buffer(nil, len(data)+1)
 	for sc.Scan() && len(out) < j.total {
 		var r FrameResult
-		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Frame != j.from+len(out)*j.step || good+len(sc.Bytes()) >= len(data) {
-			break // the last line lacks its newline: cut off mid-write
+		whole := good+len(sc.Bytes()) < len(data) // not the last line, or it has its newline
+		if !whole || json.Unmarshal(sc.Bytes(), &r) != nil || r.Frame != j.from+len(out)*j.step {
+			break
 		}
 		if r.Detections == nil {
 			r.Detections = []detect.Detection{}
@@ -248,7 +250,7 @@ func (l *Library) readResults(j *job) ([]FrameResult, error) {
 		out = append(out, r)
 		good += len(sc.Bytes()) + 1
 	}
-	if good < len(data) {
+	if good < len(data) && j.finished.IsZero() {
 		l.log.Warn("cutting off a job's unfinished results", "job", j.id, "kept", len(out), "bytes_dropped", len(data)-good)
 		if err := os.Truncate(path, int64(good)); err != nil {
 			return nil, err
