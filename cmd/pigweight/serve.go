@@ -98,12 +98,12 @@ func serve(args []string, stderr io.Writer) int {
 	defer closeEngines(engines)
 	manager := pipelines.NewManager(gstRuntime(log), log)
 	limitGoMemory(cfg.Server.FrameCacheBytes, log)
-	library, frameReader, err := newVideoLibrary(cfg, engines, log)
+	library, closeFrames, err := newVideoLibrary(cfg, engines, log)
 	if err != nil {
 		log.Error("cannot open the video library in the data directory", "dir", cfg.Server.DataDir, "err", err)
 		return 1
 	}
-	defer frameReader.Close()
+	defer closeFrames()
 	defer library.Close()
 	viewers, err := newViewerRoutes(manager, cfg.WebRTC, log)
 	if err != nil {

@@ -18,22 +18,34 @@ import (
 	"github.com/pigweight/pigweight/pipelines/videos"
 )
 
+// jobFrameCacheBytes is the cache of the frame reader jobs decode with: enough for the frames
+// it decodes ahead of a job (frames.DefaultPrefetch) at 1080p, while the model works.
+const jobFrameCacheBytes = 64 << 20
+
 // newVideoLibrary wires uploaded videos: exact frames from a frames.Reader (one warm decoder
-// per open video, a decoded-frame cache) and batch jobs on the loaded models.
-func newVideoLibrary(cfg *spec.Config, engines []*infer.Engine, log *slog.Logger) (*videos.Library, *frames.Reader, error) {
+// per open video, a decoded-frame cache), and batch jobs on the loaded models with a reader of
+// their own, so that a job never moves the decoder of someone scrubbing the same video.
+// closeFrames closes the readers, after the library.
+func newVideoLibrary(cfg *spec.Config, engines []*infer.Engine, log *slog.Logger) (lib *videos.Library, closeFrames func(), err error) {
 	cache := cfg.Server.FrameCacheBytes
 	if cache == 0 {
 		cache = -1 // frames.Config's 0 means its default; the config's 0 means none
 	}
 	reader := frames.NewReader(frames.Config{CacheBytes: cache, Logger: log})
+	jobReader := frames.NewReader(frames.Config{CacheBytes: jobFrameCacheBytes, Logger: log.With("for", "jobs")})
+	closeFrames = func() {
+		reader.Close()
+		jobReader.Close()
+	}
 	var defaultModel string
 	if len(engines) > 0 {
 		defaultModel = engines[0].Name()
 	}
-	lib, err := videos.New(videos.Config{
+	lib, err = videos.New(videos.Config{
 		Dir:            cfg.Server.DataDir,
 		MaxUploadBytes: cfg.Server.MaxUploadBytes,
 		DefaultModel:   defaultModel,
+		JobFrames:      jobReader,
 	}, reader, func(name string) (videos.Analyser, error) {
 		for _, e := range engines {
 			if e.Name() == name {
@@ -43,10 +55,10 @@ func newVideoLibrary(cfg *spec.Config, engines []*infer.Engine, log *slog.Logger
 		return nil, fmt.Errorf("no model %q is loaded", name)
 	}, log)
 	if err != nil {
-		reader.Close()
+		closeFrames()
 		return nil, nil, err
 	}
-	return lib, reader, nil
+	return lib, closeFrames, nil
 }
 
 // pictureAnalyser runs a model on decoded frames of uploaded videos at job priority: live

@@ -330,7 +330,7 @@ func (l *Library) work(j *job) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		pic, err := l.src.Frame(ctx, v.meta.ID, v.path, ix, n)
+		pic, err := l.jobSrc.Frame(ctx, v.meta.ID, v.path, ix, n)
 		if err != nil {
 			return fmt.Errorf("frame %d: %w", n, err)
 		}

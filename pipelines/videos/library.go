@@ -34,6 +34,11 @@ type Config struct {
 	// the order they were queued. 0 means 1:
 	// batch jobs share the inference hardware with live cameras.
 	JobWorkers int
+	// JobFrames decodes the frames jobs analyse; nil means the FrameSource given to New. A
+	// source of their own keeps a job and a person scrubbing the same video from sharing one
+	// warm decoder and pulling it back and forth: each would restart it at a keyframe for
+	// every frame (scrubbing forward went from 4 to 146 ms a frame while a job ran).
+	JobFrames FrameSource
 }
 
 // FrameSource decodes frames of stored videos (package frames).
@@ -107,6 +112,7 @@ type Library struct {
 	indexDir  string
 	jobDir    string
 	src       FrameSource
+	jobSrc    FrameSource
 	analysers func(model string) (Analyser, error)
 	log       *slog.Logger
 
@@ -171,12 +177,16 @@ func New(cfg Config, src FrameSource, analysers func(model string) (Analyser, er
 		indexDir:  filepath.Join(cfg.Dir, "index"),
 		jobDir:    filepath.Join(cfg.Dir, "jobs"),
 		src:       src,
+		jobSrc:    src,
 		analysers: analysers,
 		log:       log.With("component", "videos"),
 		videos:    make(map[string]*video),
 		uploads:   make(map[string]*upload),
 		deleting:  make(map[string]chan struct{}),
 		jobs:      make(map[string]*job),
+	}
+	if cfg.JobFrames != nil {
+		l.jobSrc = cfg.JobFrames
 	}
 	for _, dir := range []string{l.videoDir, l.indexDir, l.jobDir} {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -269,6 +279,9 @@ func (l *Library) Delete(id string) error {
 		}
 	}
 	l.src.Forget(id)
+	if l.cfg.JobFrames != nil {
+		l.cfg.JobFrames.Forget(id)
+	}
 
 	l.mu.Lock()
 	delete(l.deleting, id)

@@ -774,3 +774,38 @@ func TestKeptJobsAfterACrash(t *testing.T) {
 		t.Errorf("results file after resuming:\n%s", data)
 	}
 }
+
+// Jobs decode with a source of their own when one is given, so that a person scrubbing the
+// video keeps their decoder; deleting the video drops it from both.
+func TestJobsDecodeWithTheirOwnSource(t *testing.T) {
+	scrub, jobs := newFakeSource(), newFakeSource()
+	l, err := New(Config{Dir: t.TempDir(), DefaultModel: "demo", JobFrames: jobs}, scrub, analysers, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	v, _ := mustUpload(t, l, "pen.mp4", clip(t, "pen.mp4"))
+	j, err := l.StartJob(v.ID, JobRequest{To: LastFrame})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Frame(context.Background(), v.ID, 7); err != nil {
+		t.Fatal(err)
+	}
+	if j = waitJob(t, l, j.ID); j.State != JobDone {
+		t.Fatalf("job: %+v", j)
+	}
+	scrub.mu.Lock()
+	jobs.mu.Lock()
+	if scrub.calls != 1 || jobs.calls != 20 {
+		t.Errorf("the person's source decoded %d frames (want their 1), the jobs' %d (want 20)", scrub.calls, jobs.calls)
+	}
+	jobs.mu.Unlock()
+	scrub.mu.Unlock()
+	if err := l.Delete(v.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(scrub.forgotten(), []string{v.ID}) || !slices.Equal(jobs.forgotten(), []string{v.ID}) {
+		t.Errorf("forgotten: by the person's source %v, by the jobs' %v", scrub.forgotten(), jobs.forgotten())
+	}
+}
