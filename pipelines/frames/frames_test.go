@@ -185,24 +185,28 @@ func TestUncachedFrameCopiesOnePicture(t *testing.T) {
 	}
 	n := 23 // the first group has 25 frames
 	before := r.Stats().SamplesDecoded
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	pic, err := r.Frame(ctx, "v", path, ix, n)
-	runtime.ReadMemStats(&m1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	picture := uint64(0)
-	for _, p := range pic.Planes {
-		picture += uint64(len(p))
-	}
+	pic, allocated := allocatingFrame(t, r, path, ix, n)
+	picture := uint64(pic.Bytes())
 	decoded := r.Stats().SamplesDecoded - before
-	if got := m1.TotalAlloc - m0.TotalAlloc; got > 3*picture {
+	if got := allocated; got > 3*picture {
 		t.Errorf("%d samples decoded for frame %d allocated %d bytes; one picture is %d", decoded, n, got, picture)
 	}
 	if decoded < 10 {
 		t.Errorf("only %d samples decoded for frame %d: the test no longer decodes a group", decoded, n)
 	}
+}
+
+// allocatingFrame asks r for frame n and returns it with the bytes Go allocated meanwhile.
+func allocatingFrame(t *testing.T, r *frames.Reader, path string, ix *index.Index, n int) (media.Picture, uint64) {
+	t.Helper()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	pic, err := r.Frame(context.Background(), "v", path, ix, n)
+	runtime.ReadMemStats(&m1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pic, m1.TotalAlloc - m0.TotalAlloc
 }
 
 // With a cache, a frame deep in its group takes the ten pictures before it into the cache
@@ -219,15 +223,9 @@ func TestCachedFrameKeepsTheFramesJustBeforeIt(t *testing.T) {
 	}
 	r.Forget("v")
 	const n, kept = 23, 10 // the first group has 25 frames
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	pic, err := r.Frame(ctx, "v", path, ix, n)
-	runtime.ReadMemStats(&m1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pic, allocated := allocatingFrame(t, r, path, ix, n)
 	picture := uint64(pic.Bytes())
-	if got := m1.TotalAlloc - m0.TotalAlloc; got > (kept+4)*picture {
+	if got := allocated; got > (kept+4)*picture {
 		t.Errorf("frame %d allocated %d bytes, %.1f pictures; want about %d", n, got, float64(got)/float64(picture), kept+1)
 	}
 	for back := n - kept; back <= n-1; back++ {
