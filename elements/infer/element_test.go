@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	goruntime "runtime"
 	"slices"
 	"sync"
@@ -18,7 +17,7 @@ import (
 	"github.com/pigweight/pigweight/elements/detect"
 	"github.com/pigweight/pigweight/elements/meta"
 	"github.com/pigweight/pigweight/elements/model"
-	"github.com/pigweight/pigweight/elements/onnx"
+	"github.com/pigweight/pigweight/elements/onnx/onnxtest"
 	"go.uber.org/goleak"
 )
 
@@ -51,7 +50,7 @@ func newEngine(t *testing.T, name string, maxBatch int, maxWait time.Duration) *
 func newEngineWorkers(t *testing.T, name string, maxBatch int, maxWait time.Duration, workers, width, height int) *Engine {
 	t.Helper()
 	e, err := NewEngine(ortRuntime, EngineConfig{
-		Name: name, Session: model.SessionConfig{Path: demoModelFile(t, width, height)}, Format: "mask", Classes: []string{"pig"},
+		Name: name, Session: model.SessionConfig{Path: onnxtest.DemoModelFile(t, width, height)}, Format: "mask", Classes: []string{"pig"},
 		MaxBatch: maxBatch, MaxWait: maxWait, Workers: workers,
 	}, nil)
 	if err != nil {
@@ -65,20 +64,6 @@ func newEngineWorkers(t *testing.T, name string, maxBatch int, maxWait time.Dura
 		e.Close()
 	})
 	return e
-}
-
-// demoModelFile writes the demo model for width×height frames into the test's directory.
-func demoModelFile(t *testing.T, width, height int) string {
-	t.Helper()
-	data, err := onnx.DemoModel(width, height)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "demo.onnx")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // launch builds a test pipeline (launch syntax is fine in tests: the strings are ours).

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pigweight/pigweight/elements/batch"
 	"github.com/pigweight/pigweight/elements/model"
+	"github.com/pigweight/pigweight/elements/onnx/onnxtest"
 )
 
 // threadCPU maps this process's threads to the CPU time they have used (schedstat, in ns) and
@@ -47,7 +48,7 @@ func threadCPU(t *testing.T) (cpu map[string]int64, niced map[string]bool) {
 // niced, and the inference work is done on them, not on the callers' threads.
 func TestInferenceRunsAtBackgroundPriority(t *testing.T) {
 	e, err := NewEngine(ortRuntime, EngineConfig{
-		Name: "niced", Session: model.SessionConfig{Path: demoModelFile(t, 320, 240), Threads: 2}, Format: "mask", Classes: []string{"pig"},
+		Name: "niced", Session: model.SessionConfig{Path: onnxtest.DemoModelFile(t, 320, 240), Threads: 2}, Format: "mask", Classes: []string{"pig"},
 		MaxBatch: 1, Workers: 2,
 	}, nil)
 	if err != nil {

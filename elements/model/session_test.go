@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pigweight/pigweight/elements/onnx"
+	"github.com/pigweight/pigweight/elements/onnx/onnxtest"
 )
 
 // openRuntime loads the bundled ONNX Runtime once for the package's tests.
@@ -25,19 +25,6 @@ func openRuntime(t *testing.T) *Runtime {
 	return testRuntime
 }
 
-func writeDemoModel(t *testing.T) string {
-	t.Helper()
-	data, err := onnx.DemoModel(64, 48)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "demo.onnx")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // Accelerated providers are tried in order and, where they cannot run (no GPU, or this
 // CPU-only ONNX Runtime), the session falls back to the next one and records why.
 func TestProvidersFallBackCleanly(t *testing.T) {
@@ -46,7 +33,7 @@ func TestProvidersFallBackCleanly(t *testing.T) {
 	for _, p := range rt.Info().Providers {
 		usable[p.Name] = p.Usable
 	}
-	s, err := rt.NewSession(SessionConfig{Path: writeDemoModel(t), Providers: []string{"tensorrt", "cuda", "cpu"}})
+	s, err := rt.NewSession(SessionConfig{Path: onnxtest.DemoModelFile(t, 64, 48), Providers: []string{"tensorrt", "cuda", "cpu"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +73,7 @@ func TestProvidersFallBackCleanly(t *testing.T) {
 // its own input, even while other runs with other inputs are in progress.
 func TestConcurrentRunsKeepTheirOwnTensors(t *testing.T) {
 	rt := openRuntime(t)
-	s, err := rt.NewSession(SessionConfig{Path: writeDemoModel(t), Threads: 1})
+	s, err := rt.NewSession(SessionConfig{Path: onnxtest.DemoModelFile(t, 64, 48), Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +125,7 @@ func TestNoUsableProviderIsAnError(t *testing.T) {
 			t.Skip("CUDA works here")
 		}
 	}
-	_, err := rt.NewSession(SessionConfig{Path: writeDemoModel(t), Providers: []string{"cuda"}})
+	_, err := rt.NewSession(SessionConfig{Path: onnxtest.DemoModelFile(t, 64, 48), Providers: []string{"cuda"}})
 	if err == nil || !strings.Contains(err.Error(), "cuda:") {
 		t.Fatalf("err = %v, want the CUDA failure", err)
 	}
