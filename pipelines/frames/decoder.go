@@ -65,15 +65,13 @@ type decoder struct {
 
 // newDecoder builds and starts the decoder pipeline for ix's codec.
 func newDecoder(ix *index.Index, file io.ReaderAt, policy spec.Decode, caching bool) (*decoder, error) {
-	var parser, format string
-	var codec graph.Codec
-	switch ix.Codec {
-	case index.CodecH264:
-		parser, format, codec = "h264parse", "video/x-h264,stream-format=avc", graph.H264
-	case index.CodecH265:
-		parser, format, codec = "h265parse", "video/x-h265,stream-format=hvc1", graph.H265
-	default:
-		return nil, fmt.Errorf("%w: codec %q", ErrUnsupported, ix.Codec)
+	codec, err := codecOf(ix)
+	if err != nil {
+		return nil, err
+	}
+	parser, format := string(codec)+"parse", "video/x-h264,stream-format=avc"
+	if codec == graph.H265 {
+		format = "video/x-h265,stream-format=hvc1"
 	}
 	var ts *transportStream
 	switch {
@@ -84,14 +82,13 @@ func newDecoder(ix *index.Index, file io.ReaderAt, policy spec.Decode, caching b
 		if _, err := file.ReadAt(first, ix.Samples[0].Offset); err != nil {
 			return nil, fmt.Errorf("read the first transport packet: %w", err)
 		}
-		var err error
 		if ts, err = newTransportStream(first, ix.PacketSize); err != nil {
 			return nil, err
 		}
 	case ix.NALLengthSize == 0 || len(ix.CodecConfig) == 0:
 		return nil, fmt.Errorf("%w: %s video without a decoder configuration record", ErrUnsupported, ix.Container)
 	}
-	name, err := graph.ChooseDecoder(policy, codec)
+	name, err := ChooseDecoder(ix, policy)
 	if err != nil {
 		return nil, err
 	}

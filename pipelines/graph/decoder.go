@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/go-gst/go-gst/gst"
 	"github.com/pigweight/pigweight/pipelines/spec"
@@ -57,6 +58,14 @@ func (e *PermanentError) Permanent() bool { return true }
 
 // ChooseDecoder picks the decoder element for codec under the spec's decode policy.
 func ChooseDecoder(policy spec.Decode, codec Codec) (string, error) {
+	return ChooseDecoderFor(policy, codec, nil)
+}
+
+// ChooseDecoderFor is ChooseDecoder for a stream whose caps are known (profile, width,
+// height; nil when not): NVDEC takes only what its sink template does (no 10-bit H.264, no
+// H.265 under 144 pixels on a side, ...), so auto leaves such a stream to the software
+// decoder, and nvdec refuses it with the reason instead of failing at the first picture.
+func ChooseDecoderFor(policy spec.Decode, codec Codec, stream *gst.Caps) (string, error) {
 	var hardware, software string
 	for _, d := range decoders {
 		if d.Codec != codec {
@@ -73,13 +82,17 @@ func ChooseDecoder(policy spec.Decode, codec Codec) (string, error) {
 	}
 	switch policy {
 	case spec.DecodeNVDEC:
-		if gst.Find(hardware) == nil {
+		factory := gst.Find(hardware)
+		if factory == nil {
 			return "", &PermanentError{fmt.Errorf("decode: nvdec, but %s is not available (no NVIDIA GPU, driver or nvcodec plugin); use decode: auto or software", hardware)}
+		}
+		if stream != nil && !factory.CanSinkAnyCaps(stream) {
+			return "", &PermanentError{fmt.Errorf("decode: nvdec, but %s cannot decode this stream (%s); use decode: auto or software", hardware, stream)}
 		}
 		return hardware, nil
 	case spec.DecodeSoftware:
 	default: // auto
-		if gst.Find(hardware) != nil {
+		if factory := gst.Find(hardware); factory != nil && (stream == nil || factory.CanSinkAnyCaps(stream)) {
 			return hardware, nil
 		}
 	}
@@ -87,6 +100,25 @@ func ChooseDecoder(policy spec.Decode, codec Codec) (string, error) {
 		return "", &PermanentError{missingPlugin(software)}
 	}
 	return software, nil
+}
+
+// offeredCaps is what a decoder is offered of a demuxed stream after the parser: Annex B
+// access units, with the stream's profile and size where its caps give them (a file's do).
+// nil when stream is not a video's caps (RTP's carry neither): the codec alone decides.
+func offeredCaps(codec Codec, stream *gst.Caps) *gst.Caps {
+	if stream == nil || stream.GetSize() == 0 || !strings.HasPrefix(stream.GetStructureAt(0).Name(), "video/x-") {
+		return nil
+	}
+	s := stream.GetStructureAt(0)
+	out := gst.NewEmptySimpleCaps("video/x-" + string(codec))
+	out.SetValue("stream-format", "byte-stream")
+	out.SetValue("alignment", "au")
+	for _, field := range []string{"profile", "width", "height"} {
+		if v, err := s.GetValue(field); err == nil && v != nil {
+			out.SetValue(field, v)
+		}
+	}
+	return out
 }
 
 // missingPlugin explains which Debian package provides a factory that could not be made.

@@ -4,5 +4,6 @@
 //
 // The shape is the same for every source: source → (depayload) → parse → decoder → appsink. The
 // decoder is chosen when the stream's codec is known: NVDEC (nvh264dec, nvh265dec) when the
-// nvcodec plugin found a GPU and the spec allows it, libav's software decoder otherwise.
+// nvcodec plugin found a GPU, the spec allows it and its template takes the stream's profile
+// and size, libav's software decoder otherwise.
 package graph

@@ -118,8 +118,36 @@ func TestFileSourcePlaysToEOS(t *testing.T) {
 	if got := frames.Load(); got != 30 {
 		t.Errorf("frames = %d, want 30", got)
 	}
+	// The clip is High 4:4:4 at 10 bits (x264enc takes videotestsrc's deep format), which
+	// NVDEC does not decode: software, on machines with NVDEC too.
 	if got := r.Decoder(); got != "avdec_h264" {
 		t.Errorf("decoder = %q, want avdec_h264", got)
+	}
+}
+
+// Under decode: auto a file goes to NVDEC where the machine has it and it can decode the
+// stream; a stream it cannot take (H.265 under 144 pixels high) is decoded in software
+// instead of failing at its first picture.
+func TestFileSourceDecoderFitsTheStream(t *testing.T) {
+	for _, tc := range []struct {
+		name, size string
+		codec      []string
+		want       string
+	}{
+		{"h264.mp4", "320x240", []string{"-c:v", "libx264"}, map[bool]string{true: "nvh264dec", false: "avdec_h264"}[NVDEC()]},
+		{"small-hevc.mp4", "160x120", pipelinestest.HEVC, "avdec_h265"},
+	} {
+		clip := pipelinestest.TestPatternClip(t, tc.name, tc.size, 25, 1, tc.codec...)
+		r, frames := startRun(t, pipelineSpec(t, `{name: f, source: {type: file, uri: "`+clip+`"}}`))
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err := r.Wait(ctx)
+		cancel()
+		if !errors.Is(err, io.EOF) {
+			t.Fatalf("%s: Wait = %v, want io.EOF", tc.name, err)
+		}
+		if got := frames.Load(); got != 25 || r.Decoder() != tc.want {
+			t.Errorf("%s: %d frames with %s, want 25 with %s", tc.name, got, r.Decoder(), tc.want)
+		}
 	}
 }
 
@@ -225,6 +253,56 @@ func TestChooseDecoder(t *testing.T) {
 				t.Fatalf("ChooseDecoder = %q, %v; want %q, permanent %v", got, err, tc.want, tc.permanent)
 			}
 		})
+	}
+}
+
+// NVDEC takes only the streams its sink template does: auto leaves the others to software,
+// nvdec refuses them (permanently) instead of failing at the first picture.
+func TestChooseDecoderForAStream(t *testing.T) {
+	nvdec := NVDEC()
+	hw := func(name string) string { return map[bool]string{true: name, false: ""}[nvdec] }
+	cases := []struct {
+		policy    spec.Decode
+		codec     Codec
+		caps      string
+		want      string
+		permanent bool
+	}{
+		{spec.DecodeAuto, H264, "profile=high,width=1920,height=1080", map[bool]string{true: "nvh264dec", false: "avdec_h264"}[nvdec], false},
+		{spec.DecodeNVDEC, H264, "profile=high,width=1920,height=1080", hw("nvh264dec"), !nvdec},
+		// NVDEC decodes no 10-bit H.264, and no H.265 under 144 pixels on a side.
+		{spec.DecodeAuto, H264, "profile=high-10,width=1920,height=1080", "avdec_h264", false},
+		{spec.DecodeNVDEC, H264, "profile=high-10,width=1920,height=1080", "", true},
+		{spec.DecodeAuto, H265, "profile=main,width=160,height=120", "avdec_h265", false},
+		{spec.DecodeNVDEC, H265, "profile=main,width=160,height=120", "", true},
+		{spec.DecodeSoftware, H265, "profile=main,width=1920,height=1080", "avdec_h265", false},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.policy)+"/"+string(tc.codec)+"/"+tc.caps, func(t *testing.T) {
+			caps := gst.NewCapsFromString("video/x-" + string(tc.codec) + ",stream-format=byte-stream,alignment=au," + tc.caps)
+			got, err := ChooseDecoderFor(tc.policy, tc.codec, caps)
+			var perm *PermanentError
+			if tc.permanent != errors.As(err, &perm) || got != tc.want {
+				t.Fatalf("ChooseDecoderFor = %q, %v; want %q, permanent %v", got, err, tc.want, tc.permanent)
+			}
+		})
+	}
+}
+
+// A demuxed file stream's caps offer the decoder its profile and size, typed as the decoders'
+// templates type them (an int64 width would intersect with nothing and leave NVDEC unused);
+// RTP caps offer nothing to choose by.
+func TestOfferedCapsKeepProfileAndSize(t *testing.T) {
+	demuxed := gst.NewCapsFromString("video/x-h264, stream-format=(string)avc, alignment=(string)au, level=(string)4, profile=(string)high, codec_data=(buffer)01640028ffe1, width=(int)1920, height=(int)1080, framerate=(fraction)30/1")
+	want := "video/x-h264, stream-format=(string)byte-stream, alignment=(string)au, profile=(string)high, width=(int)1920, height=(int)1080"
+	if got := offeredCaps(H264, demuxed); got == nil || got.String() != want {
+		t.Errorf("offered %v, want %s", got, want)
+	}
+	if got := offeredCaps(H264, gst.NewCapsFromString("application/x-rtp, media=(string)video, encoding-name=(string)H264")); got != nil {
+		t.Errorf("RTP caps offered %v, want nil", got)
+	}
+	if !gst.NewCapsFromString(want).CanIntersect(gst.NewCapsFromString("video/x-h264, stream-format=(string)byte-stream, width=(int)[ 48, 4096 ]")) {
+		t.Error("offered caps do not intersect a template's ranges")
 	}
 }
 

@@ -86,7 +86,7 @@ func (r *Run) onEncodedPad(pad *gst.Pad, sink *gst.Element, codecOf func(caps st
 		r.discard(pad)
 		return
 	}
-	chain, err := r.decodeChain(codec, strings.HasPrefix(desc, "application/x-rtp"))
+	chain, err := r.decodeChain(codec, strings.HasPrefix(desc, "application/x-rtp"), caps)
 	if err != nil {
 		r.fail(err)
 		r.discard(pad)
@@ -118,9 +118,9 @@ func (r *Run) onEncodedPad(pad *gst.Pad, sink *gst.Element, codecOf func(caps st
 // (→ queue → videoconvert → pwinfer) for codec, with the encoding's tee after the decoder
 // (after pwinfer when boxes are burned in), and records the decoder chosen. The capsfilter
 // pins the parser's output to Annex B access units, which the access-unit tap hands on as they
-// are.
-func (r *Run) decodeChain(codec Codec, rtp bool) ([]*gst.Element, error) {
-	decoderName, err := ChooseDecoder(r.spec.Decode, codec)
+// are. stream is the demuxed stream's caps, for choosing a decoder that can take it.
+func (r *Run) decodeChain(codec Codec, rtp bool, stream *gst.Caps) ([]*gst.Element, error) {
+	decoderName, err := ChooseDecoderFor(r.spec.Decode, codec, offeredCaps(codec, stream))
 	if err != nil {
 		return nil, err
 	}

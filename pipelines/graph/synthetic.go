@@ -63,7 +63,7 @@ func (r *Run) buildSynthetic(sink *gst.Element) error {
 	if err := AddAndLink(r.pipeline.Bin, srcElem, enc); err != nil {
 		return err
 	}
-	chain, err := r.decodeChain(H264, false)
+	chain, err := r.decodeChain(H264, false, nil)
 	if err != nil {
 		return err
 	}

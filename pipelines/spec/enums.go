@@ -63,7 +63,7 @@ type Decode string
 
 // The decoders.
 const (
-	DecodeAuto     Decode = "auto"     // NVDEC when the GPU has it, else software
+	DecodeAuto     Decode = "auto"     // NVDEC when the GPU has it and can decode the stream, else software
 	DecodeNVDEC    Decode = "nvdec"    // NVIDIA's hardware decoder only
 	DecodeSoftware Decode = "software" // a CPU decoder only
 )

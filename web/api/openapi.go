@@ -465,7 +465,7 @@ func openAPISchemas() obj {
 		"Pipeline": object("One pipeline, as in the config file's `pipelines:` list.", []string{"name", "source"}, obj{
 			"name":      str("Unique name; used in URLs."),
 			"source":    schemaRef("Source"),
-			"decode":    enum("auto: NVDEC when the GPU has it, else software; nvdec: fail rather than fall back to the CPU; software: never use the GPU's decoder. Default auto.", "auto", "nvdec", "software"),
+			"decode":    enum("auto: NVDEC when the GPU has it and it can decode the stream (not 10-bit or 4:4:4 H.264, not H.265 under 144 pixels), else software; nvdec: fail rather than fall back to the CPU; software: never use the GPU's decoder. Default auto.", "auto", "nvdec", "software"),
 			"inference": schemaRef("Inference"),
 			"outputs":   obj{"type": "array", "items": schemaRef("Output")},
 			"restart":   schemaRef("Restart"),
