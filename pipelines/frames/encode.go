@@ -181,6 +181,13 @@ func (e *encoder) encode(p media.Picture, quality int) ([]byte, error) {
 	if !encodable[p.Format] {
 		return nil, fmt.Errorf("%w: %s pictures", ErrEncodeFormat, p.Format)
 	}
+	// jpegenc takes NV12 too, but splits its chroma into rows of its own whose padding it
+	// never clears, so the file would depend on stale memory; split here, NVDEC's pictures
+	// make the same files as a software decoder's.
+	p, err := media.Planar(p)
+	if err != nil {
+		return nil, err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.pipeline == nil {

@@ -4,6 +4,7 @@
 package media
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/pigweight/pigweight/elements/detect"
@@ -59,4 +60,28 @@ func (p Picture) Bytes() int {
 		n += len(plane)
 	}
 	return n
+}
+
+// Planar returns p with NV12's or NV21's interleaved chroma (NVDEC hands out NV12) split into
+// the separate U and V planes of I420, the luma shared rather than copied: the same picture
+// as a software decoder's. Other pictures come back as they are.
+func Planar(p Picture) (Picture, error) {
+	if p.Format != "NV12" && p.Format != "NV21" {
+		return p, nil
+	}
+	w, h := p.Width, p.Height
+	cw, ch := (w+1)/2, (h+1)/2
+	if w <= 0 || h <= 0 || len(p.Planes) != 2 || len(p.Planes[0]) != w*h || len(p.Planes[1]) != 2*cw*ch {
+		return Picture{}, fmt.Errorf("%s picture of %dx%d has planes of the wrong size", p.Format, w, h)
+	}
+	u, v := make([]byte, cw*ch), make([]byte, cw*ch)
+	first, second := u, v // the order of the interleaved samples
+	if p.Format == "NV21" {
+		first, second = v, u
+	}
+	for i, uv := 0, p.Planes[1]; i < len(u); i++ {
+		first[i], second[i] = uv[2*i], uv[2*i+1]
+	}
+	p.Format, p.Planes = "I420", [][]byte{p.Planes[0], u, v}
+	return p, nil
 }

@@ -2,10 +2,15 @@
 package pipelinestest
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pigweight/pigweight/pipelines/media"
 )
 
 // WriteClip encodes a short 160×120, 30 fps H.264 MP4 of frames frames with gst-launch-1.0.
@@ -44,4 +49,18 @@ func FrameMD5s(t testing.TB, path string) []string {
 		sums = append(sums, strings.TrimSpace(f[len(f)-1]))
 	}
 	return sums
+}
+
+// RawMD5 is the MD5 ffmpeg's framemd5 gives a picture whose planes, packed one after another,
+// are raw: as they are for planar formats, and for NV12 (what NVDEC hands out) after its
+// interleaved chroma is split into U and V planes as in I420, which is what ffmpeg decodes.
+func RawMD5(format string, width, height int, raw []byte) string {
+	if format == "NV12" && len(raw) > width*height {
+		p := media.Picture{Format: format, Width: width, Height: height, Planes: [][]byte{raw[:width*height], raw[width*height:]}}
+		if planar, err := media.Planar(p); err == nil {
+			raw = slices.Concat(planar.Planes...)
+		}
+	}
+	sum := md5.Sum(raw)
+	return hex.EncodeToString(sum[:])
 }

@@ -470,8 +470,9 @@ func pictureImage(p media.Picture) (image.Image, error) {
 		}
 		return &image.Gray{Pix: p.Planes[0], Stride: w, Rect: image.Rect(0, 0, w, h)}, nil
 	}
-	if p.Format == "NV12" {
-		return nv12Image(p)
+	p, err := media.Planar(p) // NVDEC's NV12
+	if err != nil {
+		return nil, err
 	}
 	var (
 		ratio  image.YCbCrSubsampleRatio
@@ -496,24 +497,6 @@ func pictureImage(p media.Picture) (image.Image, error) {
 	return &image.YCbCr{
 		Y: p.Planes[0], Cb: p.Planes[u], Cr: p.Planes[v],
 		YStride: w, CStride: cw, SubsampleRatio: ratio, Rect: image.Rect(0, 0, w, h),
-	}, nil
-}
-
-// nv12Image splits an NV12 picture's interleaved chroma (what NVDEC hands out) into the
-// separate planes image.YCbCr wants; the luma is not copied.
-func nv12Image(p media.Picture) (image.Image, error) {
-	w, h := p.Width, p.Height
-	cw, ch := (w+1)/2, (h+1)/2
-	if len(p.Planes) != 2 || len(p.Planes[0]) != w*h || len(p.Planes[1]) != 2*cw*ch {
-		return nil, fmt.Errorf("NV12 frame of %dx%d has planes of the wrong size", w, h)
-	}
-	cb, cr := make([]byte, cw*ch), make([]byte, cw*ch)
-	for i := range cb {
-		cb[i], cr[i] = p.Planes[1][2*i], p.Planes[1][2*i+1]
-	}
-	return &image.YCbCr{
-		Y: p.Planes[0], Cb: cb, Cr: cr,
-		YStride: w, CStride: cw, SubsampleRatio: image.YCbCrSubsampleRatio420, Rect: image.Rect(0, 0, w, h),
 	}, nil
 }
 
