@@ -24,11 +24,13 @@ import (
 	"github.com/pigweight/pigweight/pipelines/index"
 	"github.com/pigweight/pigweight/pipelines/pen"
 	"github.com/pigweight/pigweight/pipelines/simcam"
+	"github.com/pigweight/pigweight/pipelines/spec"
 )
 
 // framesBenchFlags are the settings of one `pigweight bench frames` run.
 type framesBenchFlags struct {
 	out, file         string
+	decode            spec.Decode
 	width, height     int
 	fps, seconds, gop int
 	bframes, kbps     int
@@ -51,10 +53,15 @@ func parseFramesBenchFlags(args []string, stderr io.Writer) (framesBenchFlags, e
 	fs.IntVar(&f.kbps, "kbps", 4000, "bitrate of the recorded clip (a 1080p camera's main stream is typically 4 Mb/s)")
 	fs.IntVar(&f.samples, "samples", 100, "random frames measured (each way)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the random frame numbers")
+	decode := fs.String("decode", string(spec.DecodeAuto), "decoder of frame access and of the floor: auto (NVDEC where it can, else software), nvdec or software")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
 	var problems []string
+	f.decode = spec.Decode(*decode)
+	if !slices.Contains([]spec.Decode{spec.DecodeAuto, spec.DecodeNVDEC, spec.DecodeSoftware}, f.decode) {
+		problems = append(problems, fmt.Sprintf("--decode %q: want auto, nvdec or software", *decode))
+	}
 	if fs.NArg() > 0 {
 		problems = append(problems, fmt.Sprintf("unexpected argument %q", fs.Arg(0)))
 	}
@@ -75,11 +82,13 @@ type framesResults struct {
 	Command string       `json:"command"`
 	Machine benchMachine `json:"machine"`
 	Video   framesVideo  `json:"video"`
+	// Decoder is the element frame access and the floor decoded with (avdec_h264, nvh264dec).
+	Decoder string `json:"decoder"`
 	// IndexBuildMS is index.Build over the whole file; LookupNS one FrameAtTime, on average.
 	IndexBuildMS float64 `json:"index_build_ms"`
 	LookupNS     float64 `json:"index_lookup_ns"`
 	// DecodeMSPerFrame is what each further frame costs when gst-launch-1.0 decodes the whole
-	// file in order (parser and software decoder, as frame access uses them), the process
+	// file in order (parser and decoder, as frame access uses them, to system memory), the process
 	// start taken out: the cost of each frame a random access has to decode on the way. It
 	// is the median of DecodeMSRuns, measured before and after the random frames so that
 	// the machine's drift over the run does not tilt the comparison.
@@ -215,11 +224,14 @@ func benchFrames(ctx context.Context, f framesBenchFlags, progress io.Writer) (*
 		res.Video.FPS = float64(len(ix.Frames)) / (float64(ix.Duration) / float64(ix.Timescale))
 	}
 	res.LookupNS = lookupCost(ix)
+	if res.Decoder, err = frames.ChooseDecoder(ix, f.decode); err != nil {
+		return nil, err
+	}
 
 	measureDecodeCost := func() error {
 		fmt.Fprintln(progress, "decoding the whole file with gst-launch-1.0 for the per-frame cost...")
 		for range decodeCostRuns {
-			c, err := decodeCost(ctx, path, ix)
+			c, err := decodeCost(ctx, path, ix, res.Decoder)
 			if err != nil {
 				return err
 			}
@@ -240,7 +252,7 @@ func benchFrames(ctx context.Context, f framesBenchFlags, progress io.Writer) (*
 	// Cold: no cache and no prefetch, so every request starts at its keyframe; the decoder
 	// pipeline itself stays warm, as it does for an open video. ffmpeg -ss is timed for the
 	// same frame right after, so that both see the machine in the same state.
-	cold := frames.NewReader(frames.Config{CacheBytes: -1, Prefetch: -1})
+	cold := frames.NewReader(frames.Config{CacheBytes: -1, Prefetch: -1, Decode: f.decode})
 	defer cold.Close()
 	if _, err := cold.Frame(ctx, "v", path, ix, 0); err != nil { // build the decoder
 		return nil, err
@@ -272,7 +284,7 @@ func benchFrames(ctx context.Context, f framesBenchFlags, progress io.Writer) (*
 
 	// The same frames with the server's cache on (and no prefetch, so each one is asked of a
 	// decoder that has just stopped).
-	cachedCold := frames.NewReader(frames.Config{Prefetch: -1})
+	cachedCold := frames.NewReader(frames.Config{Prefetch: -1, Decode: f.decode})
 	defer cachedCold.Close()
 	if _, err := cachedCold.Frame(ctx, "v", path, ix, 0); err != nil {
 		return nil, err
@@ -291,7 +303,7 @@ func benchFrames(ctx context.Context, f framesBenchFlags, progress io.Writer) (*
 	cachedCold.Close()
 
 	// Cached and prefetched: the defaults a server runs with.
-	warm := frames.NewReader(frames.Config{})
+	warm := frames.NewReader(frames.Config{Decode: f.decode})
 	defer warm.Close()
 	var cachedT, prefetchT []time.Duration
 	for i, n := range picks[:min(len(picks), 10)] {
@@ -352,35 +364,36 @@ func lookupCost(ix *index.Index) float64 {
 // after them.
 const decodeCostRuns = 3
 
-// decodeCost times gst-launch-1.0 decoding the whole file (demuxer, parser, software decoder,
-// fakesink) and the same command stopped at the first picture, and returns the difference
+// decodeCost times gst-launch-1.0 decoding the whole file with decoder (demuxer, parser,
+// decoder, system memory, fakesink) and the same command stopped at the first picture, and returns the difference
 // per further frame in milliseconds: the process start and pipeline set-up are not a cost
 // of the frames.
-func decodeCost(ctx context.Context, path string, ix *index.Index) (float64, error) {
+func decodeCost(ctx context.Context, path string, ix *index.Index, decoder string) (float64, error) {
 	if len(ix.Frames) < 2 {
 		return 0, errors.New("the file has fewer than two frames to time")
 	}
-	whole, err := gstDecode(ctx, path, ix, 0)
+	whole, err := gstDecode(ctx, path, ix, decoder, 0)
 	if err != nil {
 		return 0, err
 	}
-	first, err := gstDecode(ctx, path, ix, 1)
+	first, err := gstDecode(ctx, path, ix, decoder, 1)
 	if err != nil {
 		return 0, err
 	}
 	return max(0, ms(whole-first)) / float64(len(ix.Frames)-1), nil
 }
 
-// gstDecode times one gst-launch-1.0 run decoding path, to the end or (frames > 0) until the
-// sink has had that many pictures.
-func gstDecode(ctx context.Context, path string, ix *index.Index, frames int) (time.Duration, error) {
+// gstDecode times one gst-launch-1.0 run decoding path with decoder, to the end or (frames >
+// 0) until the sink has had that many pictures. The pictures go to system memory, as frame
+// access takes them: NVDEC would otherwise keep them on the GPU.
+func gstDecode(ctx context.Context, path string, ix *index.Index, decoder string, frames int) (time.Duration, error) {
 	demux := "qtdemux"
 	if ix.Container == index.ContainerMKV {
 		demux = "matroskademux"
 	}
-	parse, dec := "h264parse", "avdec_h264"
+	parse := "h264parse"
 	if ix.Codec == index.CodecH265 {
-		parse, dec = "h265parse", "avdec_h265"
+		parse = "h265parse"
 	}
 	sink := []string{"fakesink", "sync=false"}
 	if frames > 0 {
@@ -390,7 +403,7 @@ func gstDecode(ctx context.Context, path string, ix *index.Index, frames int) (t
 	// A baseline tool's command line: the path is an argument of its own, not spliced into a
 	// description the server parses.
 	out, err := exec.CommandContext(ctx, "gst-launch-1.0", append([]string{"-q", "filesrc", "location=" + path, "!", demux, "!",
-		parse, "!", dec, "!"}, sink...)...).CombinedOutput()
+		parse, "!", decoder, "!", "video/x-raw", "!"}, sink...)...).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("gst-launch-1.0: %v: %s", err, out)
 	}
@@ -416,7 +429,7 @@ func printFramesBench(w io.Writer, r *framesResults) {
 	if v.Recorded != "" {
 		fmt.Fprintf(w, " (%s)", v.Recorded)
 	}
-	fmt.Fprintf(w, "\nindex:   built in %.1f ms; lookup %.0f ns\ndecode:  %.2f ms per frame in order (gst-launch-1.0, process start taken out)\n\n", r.IndexBuildMS, r.LookupNS, r.DecodeMSPerFrame)
+	fmt.Fprintf(w, "\nindex:   built in %.1f ms; lookup %.0f ns\ndecode:  %s, %.2f ms per frame in order (gst-launch-1.0, process start taken out)\n\n", r.IndexBuildMS, r.LookupNS, r.Decoder, r.DecodeMSPerFrame)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "exact frame\tp50 ms\tp95 ms\tn\t")
 	for _, row := range []struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pigweight/pigweight/elements/batch"
 	"github.com/pigweight/pigweight/elements/infer"
+	"github.com/pigweight/pigweight/pipelines/graph"
 )
 
 func TestParseSizes(t *testing.T) {
@@ -244,6 +245,9 @@ func TestBenchFramesWritesEveryFigure(t *testing.T) {
 	if r.Video.Frames != 60 || r.Video.Keyframes != 2 {
 		t.Errorf("video %+v, want 60 frames and 2 keyframes", r.Video)
 	}
+	if want := map[bool]string{true: "nvh264dec", false: "avdec_h264"}[graph.NVDEC()]; r.Decoder != want {
+		t.Errorf("decoded with %q, want %q", r.Decoder, want)
+	}
 	if len(r.DecodeMSRuns) != 2*decodeCostRuns || r.DecodeMSPerFrame <= 0 {
 		t.Errorf("decode cost %v from runs %v", r.DecodeMSPerFrame, r.DecodeMSRuns)
 	}
@@ -254,5 +258,12 @@ func TestBenchFramesWritesEveryFigure(t *testing.T) {
 	}
 	if r.SpeedupVsFFmpeg != r.FFmpeg.P50/r.Cold.P50 || r.ColdOverFloor != r.Cold.P50/r.FloorMS.P50 {
 		t.Errorf("ratios %v and %v do not follow from the p50s", r.SpeedupVsFFmpeg, r.ColdOverFloor)
+	}
+}
+
+func TestBenchFramesRefusesAnUnknownDecoder(t *testing.T) {
+	var stderr strings.Builder
+	if code := benchFramesCmd([]string{"--decode", "vaapi"}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), `--decode "vaapi"`) {
+		t.Errorf("exit %d: %s", code, stderr.String())
 	}
 }
