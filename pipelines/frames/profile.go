@@ -49,46 +49,11 @@ func profileOf(codec graph.Codec, record []byte) string {
 	switch {
 	case codec == graph.H264 && len(record) >= 4:
 		// configurationVersion, AVCProfileIndication, profile_compatibility, AVCLevelIndication
-		constrained := record[2]&0x40 != 0 // constraint_set1_flag
-		switch record[1] {
-		case 66:
-			if constrained {
-				return "constrained-baseline"
-			}
-			return "baseline"
-		case 77:
-			return "main"
-		case 88:
-			return "extended"
-		case 100:
-			return "high"
-		case 110:
-			return "high-10"
-		case 122:
-			return "high-4:2:2"
-		case 244:
-			return "high-4:4:4"
-		}
+		return graph.H264Profile(record[1], record[2])
 	case codec == graph.H265 && len(record) >= 19:
 		// general_profile_space(2) general_tier_flag(1) general_profile_idc(5), ... then
 		// chromaFormat and the bit depths at bytes 16 to 18, each in its low bits.
-		chroma, depth := record[16]&3, 8+int(record[17]&7)
-		switch record[1] & 0x1f {
-		case 1:
-			return "main"
-		case 2:
-			return "main-10"
-		case 3:
-			return "main-still-picture"
-		case 4: // format range extensions, named by chroma format and depth: main-444-10, ...
-			name := map[byte]string{0: "monochrome", 1: "main", 2: "main-422", 3: "main-444"}[chroma]
-			switch {
-			case depth > 8:
-				return fmt.Sprintf("%s-%d", name, depth)
-			case chroma == 0 || chroma == 3:
-				return name
-			}
-		}
+		return graph.H265Profile(record[1]&0x1f, int(record[16]&3), 8+int(record[17]&7))
 	}
 	return ""
 }

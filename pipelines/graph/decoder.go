@@ -1,8 +1,10 @@
 package graph
 
 import (
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-gst/go-gst/gst"
@@ -102,23 +104,58 @@ func ChooseDecoderFor(policy spec.Decode, codec Codec, stream *gst.Caps) (string
 	return software, nil
 }
 
-// offeredCaps is what a decoder is offered of a demuxed stream after the parser: Annex B
-// access units, with the stream's profile and size where its caps give them (a file's do).
-// nil when stream is not a video's caps (RTP's carry neither): the codec alone decides.
+// offeredCaps is what a decoder is offered of a stream after the parser: Annex B access
+// units, with the stream's profile and size where its caps give them: a demuxed file's give
+// both, RTP's the profile (profile-level-id, profile-id) where the camera's SDP has it. nil
+// when they give neither: the codec alone decides.
 func offeredCaps(codec Codec, stream *gst.Caps) *gst.Caps {
-	if stream == nil || stream.GetSize() == 0 || !strings.HasPrefix(stream.GetStructureAt(0).Name(), "video/x-") {
+	if stream == nil || stream.GetSize() == 0 {
 		return nil
 	}
 	s := stream.GetStructureAt(0)
 	out := gst.NewEmptySimpleCaps("video/x-" + string(codec))
 	out.SetValue("stream-format", "byte-stream")
 	out.SetValue("alignment", "au")
-	for _, field := range []string{"profile", "width", "height"} {
-		if v, err := s.GetValue(field); err == nil && v != nil {
-			out.SetValue(field, v)
+	switch name := s.Name(); {
+	case strings.HasPrefix(name, "video/x-"):
+		for _, field := range []string{"profile", "width", "height"} {
+			if v, err := s.GetValue(field); err == nil && v != nil {
+				out.SetValue(field, v)
+			}
 		}
+	case name == "application/x-rtp":
+		profile := rtpProfile(codec, s)
+		if profile == "" {
+			return nil
+		}
+		out.SetValue("profile", profile)
+	default:
+		return nil
 	}
 	return out
+}
+
+// rtpProfile names the profile RTP caps give (from the SDP's fmtp): H.264's profile-level-id
+// holds profile_idc and the constraint flags in its first two hex bytes, H.265's profile-id
+// is general_profile_idc.
+func rtpProfile(codec Codec, s *gst.Structure) string {
+	field := map[Codec]string{H264: "profile-level-id", H265: "profile-id"}[codec]
+	v, err := s.GetValue(field)
+	text, ok := v.(string)
+	if err != nil || !ok {
+		return ""
+	}
+	switch codec {
+	case H264:
+		if b, err := hex.DecodeString(text); err == nil && len(b) == 3 {
+			return H264Profile(b[0], b[1])
+		}
+	case H265:
+		if idc, err := strconv.ParseUint(text, 10, 5); err == nil {
+			return H265Profile(byte(idc), -1, 0)
+		}
+	}
+	return ""
 }
 
 // missingPlugin explains which Debian package provides a factory that could not be made.

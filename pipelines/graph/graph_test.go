@@ -291,15 +291,30 @@ func TestChooseDecoderForAStream(t *testing.T) {
 
 // A demuxed file stream's caps offer the decoder its profile and size, typed as the decoders'
 // templates type them (an int64 width would intersect with nothing and leave NVDEC unused);
-// RTP caps offer nothing to choose by.
+// RTP caps offer the profile the camera's SDP gives, if it gives one.
 func TestOfferedCapsKeepProfileAndSize(t *testing.T) {
 	demuxed := gst.NewCapsFromString("video/x-h264, stream-format=(string)avc, alignment=(string)au, level=(string)4, profile=(string)high, codec_data=(buffer)01640028ffe1, width=(int)1920, height=(int)1080, framerate=(fraction)30/1")
 	want := "video/x-h264, stream-format=(string)byte-stream, alignment=(string)au, profile=(string)high, width=(int)1920, height=(int)1080"
 	if got := offeredCaps(H264, demuxed); got == nil || got.String() != want {
 		t.Errorf("offered %v, want %s", got, want)
 	}
-	if got := offeredCaps(H264, gst.NewCapsFromString("application/x-rtp, media=(string)video, encoding-name=(string)H264")); got != nil {
-		t.Errorf("RTP caps offered %v, want nil", got)
+	for _, tc := range []struct {
+		codec Codec
+		rtp   string
+		want  string // "" for nil
+	}{
+		{H264, "encoding-name=(string)H264", ""},
+		{H264, "encoding-name=(string)H264, profile-level-id=(string)640028", "video/x-h264, stream-format=(string)byte-stream, alignment=(string)au, profile=(string)high"},
+		{H264, "encoding-name=(string)H264, profile-level-id=(string)42e01f", "video/x-h264, stream-format=(string)byte-stream, alignment=(string)au, profile=(string)constrained-baseline"},
+		{H264, "encoding-name=(string)H264, profile-level-id=(string)6e0032", "video/x-h264, stream-format=(string)byte-stream, alignment=(string)au, profile=(string)high-10"},
+		{H264, "encoding-name=(string)H264, profile-level-id=(string)nonsense", ""},
+		{H265, "encoding-name=(string)H265, profile-id=(string)1", "video/x-h265, stream-format=(string)byte-stream, alignment=(string)au, profile=(string)main"},
+		{H265, "encoding-name=(string)H265, profile-id=(string)4", ""}, // range extensions: which one is not said
+	} {
+		got := offeredCaps(tc.codec, gst.NewCapsFromString("application/x-rtp, media=(string)video, "+tc.rtp))
+		if (got == nil) != (tc.want == "") || got != nil && got.String() != tc.want {
+			t.Errorf("RTP caps %s offered %v, want %q", tc.rtp, got, tc.want)
+		}
 	}
 	if !gst.NewCapsFromString(want).CanIntersect(gst.NewCapsFromString("video/x-h264, stream-format=(string)byte-stream, width=(int)[ 48, 4096 ]")) {
 		t.Error("offered caps do not intersect a template's ranges")
