@@ -59,7 +59,7 @@ func parseFramesBenchFlags(args []string, stderr io.Writer) (framesBenchFlags, e
 	}
 	var problems []string
 	f.decode = spec.Decode(*decode)
-	if !slices.Contains([]spec.Decode{spec.DecodeAuto, spec.DecodeNVDEC, spec.DecodeSoftware}, f.decode) {
+	if !f.decode.Valid() {
 		problems = append(problems, fmt.Sprintf("--decode %q: want auto, nvdec or software", *decode))
 	}
 	if fs.NArg() > 0 {

@@ -3,7 +3,6 @@ package frames
 import (
 	"fmt"
 
-	"github.com/go-gst/go-gst/gst"
 	"github.com/pigweight/pigweight/pipelines/graph"
 	"github.com/pigweight/pigweight/pipelines/index"
 	"github.com/pigweight/pigweight/pipelines/spec"
@@ -16,7 +15,10 @@ func ChooseDecoder(ix *index.Index, policy spec.Decode) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return graph.ChooseDecoderFor(policy, codec, streamCaps(ix, codec))
+	// The profile comes from the MP4/MKV decoder configuration record; MPEG-TS has none, so
+	// only the size is known there.
+	stream := graph.StreamCaps(codec, profileOf(codec, ix.CodecConfig), ix.Width, ix.Height)
+	return graph.ChooseDecoderFor(policy, codec, stream)
 }
 
 func codecOf(ix *index.Index) (graph.Codec, error) {
@@ -27,20 +29,6 @@ func codecOf(ix *index.Index) (graph.Codec, error) {
 		return graph.H265, nil
 	}
 	return "", fmt.Errorf("%w: codec %q", ErrUnsupported, ix.Codec)
-}
-
-// streamCaps describes ix's video as the parser hands it to a decoder (Annex B access units,
-// profile, size), for choosing one that can decode it. The profile comes from the MP4/MKV
-// decoder configuration record; MPEG-TS carries none, so only the size is known there.
-func streamCaps(ix *index.Index, codec graph.Codec) *gst.Caps {
-	desc := fmt.Sprintf("video/x-%s,stream-format=byte-stream,alignment=au", codec)
-	if ix.Width > 0 && ix.Height > 0 {
-		desc += fmt.Sprintf(",width=%d,height=%d", ix.Width, ix.Height)
-	}
-	if p := profileOf(codec, ix.CodecConfig); p != "" {
-		desc += ",profile=" + p
-	}
-	return gst.NewCapsFromString(desc)
 }
 
 // profileOf names the profile in an avcC or hvcC record the way GStreamer's caps do; "" when

@@ -104,54 +104,59 @@ func ChooseDecoderFor(policy spec.Decode, codec Codec, stream *gst.Caps) (string
 	return software, nil
 }
 
-// offeredCaps is what a decoder is offered of a stream after the parser: Annex B access
-// units, with the stream's profile and size where its caps give them: a demuxed file's give
-// both, RTP's the profile (profile-level-id, profile-id) where the camera's SDP has it. nil
-// when they give neither: the codec alone decides.
+// StreamCaps are the caps a decoder is offered after the parser: Annex B access units of
+// codec, with the stream's profile and size where known ("" and 0 where not).
+func StreamCaps(codec Codec, profile string, width, height int) *gst.Caps {
+	caps := gst.NewEmptySimpleCaps("video/x-" + string(codec))
+	caps.SetValue("stream-format", "byte-stream")
+	caps.SetValue("alignment", "au")
+	if profile != "" {
+		caps.SetValue("profile", profile)
+	}
+	if width > 0 && height > 0 {
+		caps.SetValue("width", width)
+		caps.SetValue("height", height)
+	}
+	return caps
+}
+
+// offeredCaps are the StreamCaps of a source's stream as far as its caps tell: a demuxed
+// file's give the profile and size, RTP's the profile (profile-level-id, profile-id) where
+// the camera's SDP has it. nil when they tell neither: the codec alone decides.
 func offeredCaps(codec Codec, stream *gst.Caps) *gst.Caps {
 	if stream == nil || stream.GetSize() == 0 {
 		return nil
 	}
 	s := stream.GetStructureAt(0)
-	out := gst.NewEmptySimpleCaps("video/x-" + string(codec))
-	out.SetValue("stream-format", "byte-stream")
-	out.SetValue("alignment", "au")
 	switch name := s.Name(); {
 	case strings.HasPrefix(name, "video/x-"):
-		for _, field := range []string{"profile", "width", "height"} {
-			if v, err := s.GetValue(field); err == nil && v != nil {
-				out.SetValue(field, v)
-			}
-		}
+		return StreamCaps(codec, field[string](s, "profile"), field[int](s, "width"), field[int](s, "height"))
 	case name == "application/x-rtp":
-		profile := rtpProfile(codec, s)
-		if profile == "" {
-			return nil
+		if profile := rtpProfile(codec, s); profile != "" {
+			return StreamCaps(codec, profile, 0, 0)
 		}
-		out.SetValue("profile", profile)
-	default:
-		return nil
 	}
-	return out
+	return nil
+}
+
+// field is a caps field's value, or T's zero value when it is missing or of another type.
+func field[T any](s *gst.Structure, name string) T {
+	v, _ := s.GetValue(name)
+	t, _ := v.(T)
+	return t
 }
 
 // rtpProfile names the profile RTP caps give (from the SDP's fmtp): H.264's profile-level-id
 // holds profile_idc and the constraint flags in its first two hex bytes, H.265's profile-id
 // is general_profile_idc.
 func rtpProfile(codec Codec, s *gst.Structure) string {
-	field := map[Codec]string{H264: "profile-level-id", H265: "profile-id"}[codec]
-	v, err := s.GetValue(field)
-	text, ok := v.(string)
-	if err != nil || !ok {
-		return ""
-	}
 	switch codec {
 	case H264:
-		if b, err := hex.DecodeString(text); err == nil && len(b) == 3 {
+		if b, err := hex.DecodeString(field[string](s, "profile-level-id")); err == nil && len(b) == 3 {
 			return H264Profile(b[0], b[1])
 		}
 	case H265:
-		if idc, err := strconv.ParseUint(text, 10, 5); err == nil {
+		if idc, err := strconv.ParseUint(field[string](s, "profile-id"), 10, 5); err == nil {
 			return H265Profile(byte(idc), -1, 0)
 		}
 	}

@@ -70,6 +70,9 @@ const (
 
 func decodes() []Decode { return []Decode{DecodeAuto, DecodeNVDEC, DecodeSoftware} }
 
+// Valid says whether d is one of the decoders.
+func (d Decode) Valid() bool { return slices.Contains(decodes(), d) }
+
 // UnmarshalYAML accepts only the known decoders.
 func (d *Decode) UnmarshalYAML(n *yaml.Node) error { return enumFromYAML(n, d, decodes()) }
 
