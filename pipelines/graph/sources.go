@@ -118,7 +118,7 @@ func (r *Run) onEncodedPad(pad *gst.Pad, sink *gst.Element, codecOf func(caps st
 // (→ queue → videoconvert → pwinfer) for codec, with the encoding's tee after the decoder
 // (after pwinfer when boxes are burned in), and records the decoder chosen. The capsfilter
 // pins the parser's output to Annex B access units, which the access-unit tap hands on as they
-// are. stream is the demuxed stream's caps, for choosing a decoder that can take it.
+// are. stream is the source pad's caps (demuxed or RTP), for choosing a decoder that can take it.
 func (r *Run) decodeChain(codec Codec, rtp bool, stream *gst.Caps) ([]*gst.Element, error) {
 	decoderName, err := ChooseDecoderFor(r.spec.Decode, codec, offeredCaps(codec, stream))
 	if err != nil {
