@@ -98,7 +98,7 @@ func (p *encoderPool) close() {
 // image/jpeg and image/png (a 1080p frame: JPEG ~10 ms against ~50, PNG ~55 against ~250).
 // One warm chain serves one request at a time:
 //
-//	(pictures chained in) → videoconvert → jpegenc → fakesink
+//	(pictures chained in) → jpegenc → fakesink
 //	(pictures chained in) → videoconvert → RGB → pngenc → fakesink
 //
 // with a probe before the sink that copies each file out. Every element works within the
@@ -127,12 +127,9 @@ func newEncoder(format string) (*encoder, error) {
 	var err error
 	switch format {
 	case FormatJPEG:
-		// videoconvert passes 8-bit pictures through untouched and brings the others to a
-		// format jpegenc takes.
-		if _, err = add("videoconvert"); err == nil {
-			e.enc, err = add("jpegenc")
-			e.quality = true
-		}
+		// Every picture reaches jpegenc 8-bit and planar (see encode), in a buffer of ours.
+		e.enc, err = add("jpegenc")
+		e.quality = true
 	case FormatPNG:
 		// videoconvert reads the caps' colorimetry (BT.709 or BT.601 by size, limited range,
 		// as GStreamer assumes for video without it) where image/png would take the samples
@@ -181,10 +178,17 @@ func (e *encoder) encode(p media.Picture, quality int) ([]byte, error) {
 	if !encodable[p.Format] {
 		return nil, fmt.Errorf("%w: %s pictures", ErrEncodeFormat, p.Format)
 	}
-	// jpegenc takes NV12 too, but splits its chroma into rows of its own whose padding it
-	// never clears, so the file would depend on stale memory; split here, NVDEC's pictures
-	// make the same files as a software decoder's.
-	p, err := media.Planar(p)
+	// libjpeg reads each row to the end of its last block, past the picture's width: only our
+	// own buffers (unpack) have that padding cleared. So jpegenc gets no picture it would
+	// convert into rows of its own (NV12: it splits the chroma itself) and none that
+	// videoconvert would bring to 8 bits in its buffers (10-bit): both made the file depend on
+	// stale memory, one frame different JPEGs. Converted here, NVDEC's pictures make the same
+	// files as a software decoder's.
+	convert := media.Planar
+	if e.quality { // jpegenc
+		convert = media.EightBit
+	}
+	p, err := convert(p)
 	if err != nil {
 		return nil, err
 	}

@@ -425,8 +425,9 @@ func TestEncodeConcurrently(t *testing.T) {
 			t.Fatal(err)
 		}
 		small := media.Picture{Width: w, Height: 47, Format: "I420", Planes: [][]byte{pic.Planes[0][:w*47], pic.Planes[1][:cw*24], pic.Planes[2][:cw*24]}}
-		// And both as NVDEC hands pictures out, which must make the same files.
-		for _, p := range []media.Picture{pic, small, interleaved(pic), interleaved(small)} {
+		// And both as NVDEC hands pictures out, which must make the same files, and at 10
+		// bits, which libjpeg takes converted.
+		for _, p := range []media.Picture{pic, small, interleaved(pic), interleaved(small), deepened(pic), deepened(small)} {
 			jobs = append(jobs, job{p, frames.FormatJPEG, 60 + 10*i}, job{p, frames.FormatPNG, 0})
 		}
 	}
@@ -474,5 +475,18 @@ func interleaved(p media.Picture) media.Picture {
 		uv = append(uv, p.Planes[1][i], p.Planes[2][i])
 	}
 	p.Format, p.Planes = "NV12", [][]byte{p.Planes[0], uv}
+	return p
+}
+
+// deepened is p (I420) at 10 bits a sample, the two new low bits varying.
+func deepened(p media.Picture) media.Picture {
+	planes := make([][]byte, len(p.Planes))
+	for i, plane := range p.Planes {
+		planes[i] = make([]byte, 2*len(plane))
+		for j, v := range plane {
+			binary.LittleEndian.PutUint16(planes[i][2*j:], uint16(v)<<2|uint16(j%4))
+		}
+	}
+	p.Format, p.Planes = "I420_10LE", planes
 	return p
 }

@@ -85,3 +85,35 @@ func Planar(p Picture) (Picture, error) {
 	p.Format, p.Planes = "I420", [][]byte{p.Planes[0], u, v}
 	return p, nil
 }
+
+// eightBit names the 8-bit format each 10-bit one EightBit brings a picture to.
+var eightBit = map[string]string{"I420_10LE": "I420", "I422_10LE": "Y42B", "Y444_10LE": "Y444", "P010_10LE": "NV12"}
+
+// EightBit is Planar for a picture of 8-bit samples, and brings a 10-bit picture (I420_10LE,
+// I422_10LE, Y444_10LE, or P010_10LE as NVDEC hands out) to 8 bits, each sample rounded, and
+// planar (P010 becomes I420).
+func EightBit(p Picture) (Picture, error) {
+	format, ok := eightBit[p.Format]
+	if !ok {
+		return Planar(p)
+	}
+	// P010 keeps its 10 bits at the top of each 16-bit sample, the others at the bottom.
+	shift := 2
+	if p.Format == "P010_10LE" {
+		shift = 8
+	}
+	planes := make([][]byte, len(p.Planes))
+	for i, plane := range p.Planes {
+		if len(plane)%2 != 0 {
+			return Picture{}, fmt.Errorf("%s picture's plane %d has an odd number of bytes", p.Format, i)
+		}
+		out := make([]byte, len(plane)/2)
+		for j := range out {
+			v := int(plane[2*j]) | int(plane[2*j+1])<<8
+			out[j] = byte(min(255, (v+1<<(shift-1))>>shift))
+		}
+		planes[i] = out
+	}
+	p.Format, p.Planes = format, planes
+	return Planar(p)
+}

@@ -26,3 +26,29 @@ func TestPlanar(t *testing.T) {
 		t.Errorf("I420: %+v, %v", got, err)
 	}
 }
+
+// 10-bit samples round to 8 bits (the top values to 255, not past it), wherever the format
+// keeps its bits, and interleaved chroma (P010's, 8-bit NV12's) comes out planar.
+func TestEightBit(t *testing.T) {
+	le := func(vs ...int) []byte {
+		var b []byte
+		for _, v := range vs {
+			b = append(b, byte(v), byte(v>>8))
+		}
+		return b
+	}
+	got, err := EightBit(Picture{Format: "I420_10LE", Width: 2, Height: 1, Planes: [][]byte{le(0, 1023), le(513), le(6)}})
+	if err != nil || got.Format != "I420" || !slices.Equal(slices.Concat(got.Planes...), []byte{0, 255, 128, 2}) {
+		t.Errorf("I420_10LE: %+v, %v", got, err)
+	}
+	got, err = EightBit(Picture{Format: "P010_10LE", Width: 2, Height: 1, Planes: [][]byte{le(0, 1023<<6), le(513<<6, 6<<6)}})
+	if err != nil || got.Format != "I420" || !slices.Equal(slices.Concat(got.Planes...), []byte{0, 255, 128, 2}) {
+		t.Errorf("P010_10LE: %+v, %v", got, err)
+	}
+	if got, err := EightBit(Picture{Format: "NV12", Width: 2, Height: 1, Planes: [][]byte{{1, 2}, {3, 4}}}); err != nil || got.Format != "I420" {
+		t.Errorf("8-bit NV12: %+v, %v; want it planar", got, err)
+	}
+	if _, err := EightBit(Picture{Format: "Y444_10LE", Width: 1, Height: 1, Planes: [][]byte{{1}, {1, 2}, {1, 2}}}); err == nil {
+		t.Error("odd plane: no error")
+	}
+}
