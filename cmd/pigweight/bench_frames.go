@@ -88,8 +88,8 @@ type framesResults struct {
 	IndexBuildMS float64 `json:"index_build_ms"`
 	LookupNS     float64 `json:"index_lookup_ns"`
 	// DecodeMSPerFrame is what each further frame costs when gst-launch-1.0 decodes the whole
-	// file in order (parser and decoder, as frame access uses them, to system memory), the process
-	// start taken out: the cost of each frame a random access has to decode on the way. It
+	// file in order (parser and decoder, as frame access uses them, to system memory), the
+	// process start taken out: the cost of each frame a random access has to decode on the way. It
 	// is the median of DecodeMSRuns, measured before and after the random frames so that
 	// the machine's drift over the run does not tilt the comparison.
 	DecodeMSPerFrame float64   `json:"decode_ms_per_frame"`
@@ -365,9 +365,9 @@ func lookupCost(ix *index.Index) float64 {
 const decodeCostRuns = 3
 
 // decodeCost times gst-launch-1.0 decoding the whole file with decoder (demuxer, parser,
-// decoder, system memory, fakesink) and the same command stopped at the first picture, and returns the difference
-// per further frame in milliseconds: the process start and pipeline set-up are not a cost
-// of the frames.
+// decoder, system memory, fakesink) and the same command stopped at the first picture, and
+// returns the difference per further frame in milliseconds: the process start and pipeline
+// set-up are not a cost of the frames.
 func decodeCost(ctx context.Context, path string, ix *index.Index, decoder string) (float64, error) {
 	if len(ix.Frames) < 2 {
 		return 0, errors.New("the file has fewer than two frames to time")

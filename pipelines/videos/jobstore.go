@@ -180,12 +180,8 @@ func (l *Library) loadJobs() error {
 
 // readJob reads a kept job's record and as many of its results as are whole and in order.
 func (l *Library) readJob(id string) (*job, error) {
-	data, err := os.ReadFile(l.jobPath(id, jobRecordExt))
-	if err != nil {
-		return nil, err
-	}
 	var rec Job
-	if err := json.Unmarshal(data, &rec); err != nil {
+	if err := readJSON(l.jobPath(id, jobRecordExt), &rec); err != nil {
 		return nil, err
 	}
 	switch {
@@ -212,10 +208,11 @@ func (l *Library) readJob(id string) (*job, error) {
 	default:
 		return nil, fmt.Errorf("unknown state %q", rec.State)
 	}
-	j.results, err = l.readResults(j)
+	results, err := l.readResults(j)
 	if err != nil {
 		return nil, err
 	}
+	j.results = results
 	if j.state == JobDone && len(j.results) != j.total {
 		return nil, fmt.Errorf("done, yet %d of its %d results are saved", len(j.results), j.total)
 	}

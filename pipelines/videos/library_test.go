@@ -353,10 +353,7 @@ func TestJob(t *testing.T) {
 	l := newLibrary(t, t.TempDir(), newFakeSource(), 0)
 	v, _ := mustUpload(t, l, "pen.mp4", clip(t, "pen.mp4"))
 
-	j, err := l.StartJob(v.ID, JobRequest{From: 1, To: LastFrame, Step: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustStartJob(t, l, v.ID, JobRequest{From: 1, To: LastFrame, Step: 2})
 	if j.State != JobQueued || j.Model != "demo" || j.From != 1 || j.To != 19 || j.Step != 2 || j.Total != 10 || j.Video != v.ID {
 		t.Errorf("queued job = %+v", j)
 	}
@@ -383,10 +380,7 @@ func TestJob(t *testing.T) {
 
 	// A model that finds nothing in some frames: those frames have no CSV row but are in the
 	// results with an empty list.
-	j2, err := l.StartJob(v.ID, JobRequest{Model: "sparse", From: 0, To: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j2 := mustStartJob(t, l, v.ID, JobRequest{Model: "sparse", From: 0, To: 3})
 	j2 = waitJob(t, l, j2.ID)
 	buf.Reset()
 	if err := WriteCSV(&buf, j2); err != nil {
@@ -456,10 +450,7 @@ func TestJobFails(t *testing.T) {
 	src.failAt = 3
 	l := newLibrary(t, t.TempDir(), src, 0)
 	v, _ := mustUpload(t, l, "pen.mp4", clip(t, "pen.mp4"))
-	j, err := l.StartJob(v.ID, JobRequest{To: LastFrame})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustStartJob(t, l, v.ID, JobRequest{To: LastFrame})
 	j = waitJob(t, l, j.ID)
 	if j.State != JobFailed || j.Done != 3 || !strings.Contains(j.Error, "frame 3: decoder exploded") {
 		t.Errorf("job = %+v", j)
@@ -475,14 +466,8 @@ func TestJobStops(t *testing.T) {
 			src.release = make(chan struct{}) // frames never come
 			l := newLibrary(t, t.TempDir(), src, 0)
 			v, _ := mustUpload(t, l, "pen.mp4", clip(t, "pen.mp4"))
-			running, err := l.StartJob(v.ID, JobRequest{To: LastFrame})
-			if err != nil {
-				t.Fatal(err)
-			}
-			queued, err := l.StartJob(v.ID, JobRequest{To: LastFrame})
-			if err != nil {
-				t.Fatal(err)
-			}
+			running := mustStartJob(t, l, v.ID, JobRequest{To: LastFrame})
+			queued := mustStartJob(t, l, v.ID, JobRequest{To: LastFrame})
 			deadline := time.Now().Add(patience)
 			for {
 				j, _ := l.Job(running.ID)
@@ -641,30 +626,18 @@ func TestJobsSurviveARestart(t *testing.T) {
 	src := newFakeSource()
 	first := newLibrary(t, dir, src, 0)
 	v, _ := mustUpload(t, first, "pen.mp4", clip(t, "pen.mp4"))
-	done, err := first.StartJob(v.ID, JobRequest{From: 1, To: LastFrame, Step: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	done := mustStartJob(t, first, v.ID, JobRequest{From: 1, To: LastFrame, Step: 2})
 	done = waitJob(t, first, done.ID)
 	src.mu.Lock()
 	src.release = make(chan struct{}) // from here on a frame comes only when released
 	src.mu.Unlock()
-	cancelled, err := first.StartJob(v.ID, JobRequest{To: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cancelled := mustStartJob(t, first, v.ID, JobRequest{To: 3})
 	if _, err := first.CancelJob(cancelled.ID); err != nil {
 		t.Fatal(err)
 	}
 	cancelled = waitJob(t, first, cancelled.ID)
-	running, err := first.StartJob(v.ID, JobRequest{From: 2, To: 17, Step: 3}) // frames 2, 5, ..., 17
-	if err != nil {
-		t.Fatal(err)
-	}
-	queued, err := first.StartJob(v.ID, JobRequest{To: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
+	running := mustStartJob(t, first, v.ID, JobRequest{From: 2, To: 17, Step: 3}) // frames 2, 5, ..., 17
+	queued := mustStartJob(t, first, v.ID, JobRequest{To: 4})
 	releaseFrames(t, first, src, running.ID, 2)
 	first.Close()
 	src.mu.Lock()
@@ -721,14 +694,8 @@ func TestKeptJobsAfterACrash(t *testing.T) {
 	first := newLibrary(t, dir, src, 0)
 	v, _ := mustUpload(t, first, "pen.mp4", clip(t, "pen.mp4"))
 	other, _ := mustUpload(t, first, "other.mp4", clip(t, "other.mp4", "-vf", "hflip"))
-	j, err := first.StartJob(v.ID, JobRequest{To: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
-	orphan, err := first.StartJob(other.ID, JobRequest{To: 5})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustStartJob(t, first, v.ID, JobRequest{To: 5})
+	orphan := mustStartJob(t, first, other.ID, JobRequest{To: 5})
 	releaseFrames(t, first, src, j.ID, 3)
 	first.Close()
 	// What a crash leaves: half a line after three whole ones, and another video's files gone.
@@ -785,10 +752,7 @@ func TestJobsDecodeWithTheirOwnSource(t *testing.T) {
 	}
 	defer l.Close()
 	v, _ := mustUpload(t, l, "pen.mp4", clip(t, "pen.mp4"))
-	j, err := l.StartJob(v.ID, JobRequest{To: LastFrame})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustStartJob(t, l, v.ID, JobRequest{To: LastFrame})
 	if _, err := l.Frame(context.Background(), v.ID, 7); err != nil {
 		t.Fatal(err)
 	}

@@ -181,6 +181,16 @@ func mustUpload(t *testing.T, l *Library, name string, data []byte) (Video, bool
 	return v, created
 }
 
+// mustStartJob starts a job that the test expects to be accepted.
+func mustStartJob(t *testing.T, l *Library, videoID string, req JobRequest) Job {
+	t.Helper()
+	j, err := l.StartJob(videoID, req)
+	if err != nil {
+		t.Fatalf("start job on %s: %v", videoID, err)
+	}
+	return j
+}
+
 // waitJob polls until the job has finished.
 func waitJob(t *testing.T, l *Library, id string) Job {
 	t.Helper()

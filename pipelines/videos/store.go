@@ -120,13 +120,18 @@ func (l *Library) removeLeftover(path, what string) {
 	l.log.Info("removed a leftover file", "file", path, "what", what)
 }
 
-func (l *Library) readMeta(id string) (*video, error) {
-	data, err := os.ReadFile(l.metaPath(id))
+// readJSON reads a kept record (video metadata, a job's record) into v.
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	return json.Unmarshal(data, v)
+}
+
+func (l *Library) readMeta(id string) (*video, error) {
 	var m Video
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := readJSON(l.metaPath(id), &m); err != nil {
 		return nil, err
 	}
 	switch {
