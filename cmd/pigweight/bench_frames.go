@@ -89,9 +89,9 @@ type framesResults struct {
 	LookupNS     float64 `json:"index_lookup_ns"`
 	// DecodeMSPerFrame is what each further frame costs when gst-launch-1.0 decodes the whole
 	// file in order (parser and decoder, as frame access uses them, to system memory), the
-	// process start taken out: the cost of each frame a random access has to decode on the way. It
-	// is the median of DecodeMSRuns, measured before and after the random frames so that
-	// the machine's drift over the run does not tilt the comparison.
+	// process start taken out: the cost of each frame a random access has to decode on the
+	// way. It is the median of DecodeMSRuns, measured before and after the random frames so
+	// that the machine's drift over the run does not tilt the comparison.
 	DecodeMSPerFrame float64   `json:"decode_ms_per_frame"`
 	DecodeMSRuns     []float64 `json:"decode_ms_per_frame_runs"`
 	// FloorMS is, for each random frame, the frames from its keyframe to it times
