@@ -18,7 +18,7 @@ func (p Pipeline) Equal(q Pipeline) bool {
 // Equal reports whether c and d hold the same settings. Where each was parsed from (the
 // positions Validate uses) does not count. Nil and empty lists are equal.
 func (c Config) Equal(d Config) bool {
-	return c.Server == d.Server &&
+	return c.Server.Equal(d.Server) &&
 		c.WebRTC.Equal(d.WebRTC) &&
 		slices.EqualFunc(c.Models, d.Models, modelEqual) &&
 		slices.EqualFunc(c.Pipelines, d.Pipelines, Pipeline.Equal)
@@ -44,10 +44,29 @@ func modelEqual(a, b Model) bool {
 func (w WebRTC) Equal(x WebRTC) bool {
 	return w.Loopback == x.Loopback &&
 		w.UDPPorts == x.UDPPorts &&
+		w.MaxViewers == x.MaxViewers &&
+		w.MaxViewersPerAddress == x.MaxViewersPerAddress &&
+		w.ConnectTimeout == x.ConnectTimeout &&
 		slices.Equal(w.NAT1To1IPs, x.NAT1To1IPs) &&
 		slices.Equal(w.LocalIPs, x.LocalIPs) &&
 		slices.EqualFunc(w.ICEServers, x.ICEServers, func(a, b ICEServer) bool {
 			return slices.Equal(a.URLs, b.URLs) && a.Username == b.Username && a.Credential == b.Credential &&
 				a.Secret == b.Secret && a.CredentialTTL == b.CredentialTTL
 		})
+}
+
+// Equal reports whether s and t hold the same settings, the token included. Nil and empty
+// lists are equal.
+func (s Server) Equal(t Server) bool {
+	return s.Listen == t.Listen &&
+		s.DataDir == t.DataDir &&
+		s.APIToken == t.APIToken &&
+		s.MaxUploadBytes == t.MaxUploadBytes &&
+		s.FrameCacheBytes == t.FrameCacheBytes &&
+		s.WarmDecoders == t.WarmDecoders &&
+		slices.Equal(s.MediaDirs, t.MediaDirs) &&
+		slices.Equal(s.Hostnames, t.Hostnames) &&
+		s.ReadTimeout == t.ReadTimeout &&
+		s.WriteTimeout == t.WriteTimeout &&
+		s.IdleTimeout == t.IdleTimeout
 }

@@ -24,6 +24,12 @@ server:
   data_dir: /var/lib/pigweight
   api_token: ${PIGWEIGHT_TOKEN}
   max_upload_bytes: 1073741824
+  warm_decoders: 6
+  media_dirs: [/var/lib/pigweight, /videos]
+  hostnames: [pigweight.farm.lan]
+  read_timeout: 10s
+  write_timeout: 20s
+  idle_timeout: 1m
 webrtc:
   loopback: false
   udp_ports: [40000, 40010]
@@ -131,7 +137,7 @@ func checkRoundTrip(t *testing.T, cfg *Config) {
 		if err != nil {
 			t.Fatalf("yaml.Marshal(pipelines[%d]) = %v", i, err)
 		}
-		q, err := testParser(nil).pipeline(out, cfg.Models)
+		q, err := testParser(nil).pipeline(out, newPipelineRules(cfg))
 		if err != nil {
 			t.Fatalf("ParsePipeline(Marshal(pipelines[%d])) = %v\ndocument:\n%s", i, err, out)
 		}
@@ -208,19 +214,19 @@ func FuzzParsePipeline(f *testing.F) {
 	f.Add([]byte(`{"name": "a", "name": "a"}`))
 	models := validConfig().Models
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := testParser(fakeEnv).pipeline(data, models)
+		p, err := testParser(fakeEnv).pipeline(data, pipelineRules{models: models})
 		if err != nil {
 			checkErrors(t, err)
 			return
 		}
-		if err := p.Validate(models); err != nil {
+		if err := p.Validate(&Config{Models: models}); err != nil {
 			t.Fatalf("parsed pipeline fails Validate: %v", err)
 		}
 		out, err := yaml.Marshal(p)
 		if err != nil {
 			t.Fatalf("yaml.Marshal() = %v", err)
 		}
-		q, err := testParser(nil).pipeline(out, models)
+		q, err := testParser(nil).pipeline(out, pipelineRules{models: models})
 		if err != nil {
 			t.Fatalf("ParsePipeline(Marshal(p)) = %v\ndocument:\n%s", err, out)
 		}

@@ -64,16 +64,13 @@ func Parse(file string, data []byte) (*Config, error) {
 // strictness and validation as a pipeline in a configuration file, but without ${NAME}
 // expansion: the document comes from an API client, and expanding would let any client read
 // the server's environment (its secrets) back through the pipeline's status. Field paths
-// are relative to the pipeline ("source.uri"). inference.model must name one of cfg.Models;
-// cfg may be nil, meaning no models.
+// are relative to the pipeline ("source.uri"). inference.model must name one of cfg.Models,
+// and a file source must lie in one of cfg.MediaDirectories(); cfg may be nil, meaning no
+// models and files from anywhere.
 func ParsePipeline(file string, data []byte, cfg *Config) (Pipeline, error) {
-	var models []Model
-	if cfg != nil {
-		models = cfg.Models
-	}
 	p := newParser(file)
 	p.lookupEnv = nil
-	return p.pipeline(data, models)
+	return p.pipeline(data, newPipelineRules(cfg))
 }
 
 // position is where a field sits in its document, 1-based.
@@ -169,7 +166,7 @@ func (p *parser) config(data []byte) (*Config, error) {
 	return cfg, nil
 }
 
-func (p *parser) pipeline(data []byte, models []Model) (Pipeline, error) {
+func (p *parser) pipeline(data []byte, rules pipelineRules) (Pipeline, error) {
 	p.reset()
 	root := p.document(data)
 	if root == nil {
@@ -178,7 +175,7 @@ func (p *parser) pipeline(data []byte, models []Model) (Pipeline, error) {
 	pl := DefaultPipeline()
 	p.decode(root, reflect.ValueOf(&pl).Elem(), "")
 	v := validator{pos: p.pos}
-	v.pipeline("", &pl, models)
+	v.pipeline("", &pl, rules)
 	p.merge(v.errs)
 	if len(p.errs) > 0 {
 		return Pipeline{}, p.result()

@@ -95,7 +95,11 @@ pipelines:
 		{"data_dir", cfg.Server.DataDir, "data"},
 		{"max_upload_bytes", cfg.Server.MaxUploadBytes, int64(4 << 30)},
 		{"frame_cache_bytes", cfg.Server.FrameCacheBytes, int64(512 << 20)},
-		{"webrtc", cfg.WebRTC, WebRTC{Loopback: true}},
+		{"read_timeout", cfg.Server.ReadTimeout.D(), 30 * time.Second},
+		{"write_timeout", cfg.Server.WriteTimeout.D(), 60 * time.Second},
+		{"idle_timeout", cfg.Server.IdleTimeout.D(), 2 * time.Minute},
+		{"warm_decoders", cfg.Server.WarmDecoders, 0},
+		{"webrtc", cfg.WebRTC, WebRTC{Loopback: true, ConnectTimeout: Duration(15 * time.Second)}},
 		{"format", cfg.Models[0].Format, FormatMask},
 		{"providers", cfg.Models[0].Providers, []Provider{ProviderTensorRT, ProviderCUDA, ProviderCPU}},
 		{"decode", got.Decode, DecodeAuto},
@@ -200,7 +204,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top-level", "servr:\n  listen: x\n",
 			[]string{"1 servr: unknown field (known: server, webrtc, models, pipelines)"}},
 		{"unknown in webrtc", "webrtc:\n  stun: x\n",
-			[]string{"2 webrtc.stun: unknown field (known: loopback, udp_ports, nat_1to1_ips, local_ips, ice_servers)"}},
+			[]string{"2 webrtc.stun: unknown field (known: loopback, udp_ports, nat_1to1_ips, local_ips, ice_servers, max_viewers, max_viewers_per_address, connect_timeout)"}},
 		{"unknown in an ice server", "webrtc:\n  ice_servers:\n    - urls: [stun:a]\n      password: x\n",
 			[]string{"4 webrtc.ice_servers[0].password: unknown field (known: urls, username, credential, secret, credential_ttl)"}},
 		{"udp_ports one value", "webrtc:\n  udp_ports: [50000]\n",
@@ -215,7 +219,7 @@ func TestParseErrors(t *testing.T) {
 		{"credential unset", "webrtc:\n  ice_servers:\n    - urls: [turn:a]\n      username: u\n      credential: ${TURN_PASSWORD_X}\n",
 			[]string{"5 webrtc.ice_servers[0].credential: environment variable TURN_PASSWORD_X is not set"}},
 		{"unknown in server", "server:\n  port: 80\n",
-			[]string{"2 server.port: unknown field (known: listen, data_dir, api_token, max_upload_bytes, frame_cache_bytes)"}},
+			[]string{"2 server.port: unknown field (known: listen, data_dir, api_token, max_upload_bytes, frame_cache_bytes, warm_decoders, media_dirs, hostnames, read_timeout, write_timeout, idle_timeout)"}},
 		{"unknown at every depth", `
 pipelines:
   - name: a
@@ -333,6 +337,7 @@ webrtc:
 			{URLs: []string{"stun:stun.example.org:3478"}},
 			{URLs: []string{"turn:turn.example.org:3478?transport=udp", "turns:turn.example.org"}, Username: "pigweight", Credential: "turn-s3cret"},
 		},
+		ConnectTimeout: Duration(DefaultConnectTimeout),
 	}
 	if !cfg.WebRTC.Equal(want) {
 		t.Errorf("webrtc = %+v\nwant %+v", cfg.WebRTC, want)
@@ -536,7 +541,7 @@ func TestParseEnv(t *testing.T) {
 		{"invalid name", "server:\n  api_token: ${1A}\n", nil,
 			[]string{"2 server.api_token: invalid environment variable reference; want ${NAME} with letters, digits and _ (write $$ for a literal $)"}},
 		{"keys not expanded", "server:\n  ${X}: 1\n", nil,
-			[]string{"2 server.${X}: unknown field (known: listen, data_dir, api_token, max_upload_bytes, frame_cache_bytes)"}},
+			[]string{"2 server.${X}: unknown field (known: listen, data_dir, api_token, max_upload_bytes, frame_cache_bytes, warm_decoders, media_dirs, hostnames, read_timeout, write_timeout, idle_timeout)"}},
 		{"list items", "models:\n  - name: m\n    path: p\n    classes: [pig, \"${HOST}\"]\n", func(t *testing.T, c *Config) {
 			if got := c.Models[0].Classes; !reflect.DeepEqual(got, []string{"pig", "cam.local"}) {
 				t.Errorf("classes = %q", got)
@@ -674,7 +679,7 @@ func TestParsePipeline(t *testing.T) {
 			if tt.cfg != nil {
 				models = tt.cfg.Models
 			}
-			p, err := testParser(fakeEnv).pipeline([]byte(tt.doc), models)
+			p, err := testParser(fakeEnv).pipeline([]byte(tt.doc), pipelineRules{models: models})
 			if tt.errs != nil {
 				got := errorLines(t, err)
 				if strings.Join(got, "\n") != strings.Join(tt.errs, "\n") {

@@ -27,6 +27,26 @@ type Server struct {
 	// FrameCacheBytes bounds the decoded frames of uploaded videos kept in memory for exact
 	// frame access. Default 512 MiB; 0 keeps none.
 	FrameCacheBytes int64 `yaml:"frame_cache_bytes" json:"frame_cache_bytes"`
+	// WarmDecoders bounds the uploaded videos whose decoder is kept warm at once (each holds
+	// a decoder's pictures, ~26 MB at 1080p); the least recently used one is closed first.
+	// 0, the default, chooses from the machine's memory and cores (see WarmDecodersFor).
+	WarmDecoders int `yaml:"warm_decoders" json:"warm_decoders"`
+	// MediaDirs are the folders file sources may play from (their subfolders included).
+	// Empty, the default: the data directory and the configuration file's folder.
+	MediaDirs []string `yaml:"media_dirs" json:"media_dirs"`
+	// Hostnames are the names, besides IP addresses and localhost, that requests may give in
+	// their Host header (e.g. pigweight.farm.lan): a name not listed is refused, which stops
+	// DNS rebinding. Default none.
+	Hostnames []string `yaml:"hostnames" json:"hostnames"`
+	// ReadTimeout bounds how long a request may take to arrive; an upload's body must bring
+	// at least 64 KiB in every ReadTimeout. Default 30s.
+	ReadTimeout Duration `yaml:"read_timeout" json:"read_timeout"`
+	// WriteTimeout bounds how long writing an answer may stall: a client that takes nothing
+	// for this long is cut off. Default 60s.
+	WriteTimeout Duration `yaml:"write_timeout" json:"write_timeout"`
+	// IdleTimeout closes a kept-alive connection that sends no request for this long.
+	// Default 2m.
+	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
 }
 
 // WebRTC says how browser viewers' peer connections reach the server: which local addresses and
@@ -47,6 +67,16 @@ type WebRTC struct {
 	LocalIPs []string `yaml:"local_ips" json:"local_ips"`
 	// ICEServers are STUN and TURN servers for viewers behind NAT. Default none.
 	ICEServers []ICEServer `yaml:"ice_servers" json:"ice_servers"`
+	// MaxViewers bounds the viewers served at once, WebSocket viewers and WHEP sessions
+	// together: each holds a peer connection with its sockets. 0, the default, derives it
+	// from the process's file-descriptor limit (see ViewerLimits).
+	MaxViewers int `yaml:"max_viewers" json:"max_viewers"`
+	// MaxViewersPerAddress bounds the viewers of one client address. 0, the default, takes
+	// 64 (or MaxViewers, if lower).
+	MaxViewersPerAddress int `yaml:"max_viewers_per_address" json:"max_viewers_per_address"`
+	// ConnectTimeout is how long a new viewer's connection may take to come up; one still
+	// not connected then (a client that never answered its offer) is closed. Default 15s.
+	ConnectTimeout Duration `yaml:"connect_timeout" json:"connect_timeout"`
 }
 
 // ICEServer is one STUN or TURN server, as in the browser's RTCIceServer

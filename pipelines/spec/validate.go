@@ -6,6 +6,7 @@ import (
 	"github.com/pigweight/pigweight/pipelines/pen"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -23,6 +24,9 @@ const (
 	// maxBackoff bounds the wait between restarts so that a fixed camera is back within the hour.
 	maxBackoff  = time.Hour
 	maxInterval = 1000
+	// maxViewers bounds max_viewers and max_viewers_per_address, far above what one machine
+	// serves, to catch a typo.
+	maxViewers = 100000
 )
 
 var (
@@ -32,6 +36,8 @@ var (
 	modelNameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 	// uriSchemeRE matches an RFC 3986 scheme at the start of a string.
 	uriSchemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
+	// hostnameRE matches a DNS name (RFC 1123 labels), the form a Host header names a server by.
+	hostnameRE = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$`)
 )
 
 // Validate checks every rule of the schema and returns Errors holding every violation, or
@@ -47,15 +53,47 @@ func (c *Config) Validate() error {
 	return v.err()
 }
 
-// Validate checks the pipeline's rules, with inference.model looked up in models, and
-// returns Errors (field paths relative to the pipeline, no positions), or nil.
-func (p *Pipeline) Validate(models []Model) error {
+// Validate checks the pipeline's rules, with inference.model looked up in cfg's models and a
+// file source held to cfg's media folders, and returns Errors (field paths relative to the
+// pipeline, no positions), or nil. A nil cfg has no models and no media folders.
+func (p *Pipeline) Validate(cfg *Config) error {
 	if p == nil {
 		return Errors{{Message: "no pipeline"}}
 	}
 	var v validator
-	v.pipeline("", p, models)
+	v.pipeline("", p, newPipelineRules(cfg))
 	return v.err()
+}
+
+// pipelineRules is what checking a pipeline needs from its configuration.
+type pipelineRules struct {
+	models []Model
+	// mediaDirs are the folders a file source may play from; empty: anywhere (a
+	// configuration built in code without a data directory).
+	mediaDirs []string
+}
+
+func newPipelineRules(cfg *Config) pipelineRules {
+	if cfg == nil {
+		return pipelineRules{}
+	}
+	return pipelineRules{models: cfg.Models, mediaDirs: cfg.MediaDirectories()}
+}
+
+// MediaDirectories returns the folders file sources may play from: server.media_dirs, or by
+// default the data directory and the folder of the file the configuration was read from.
+func (c *Config) MediaDirectories() []string {
+	if len(c.Server.MediaDirs) > 0 {
+		return c.Server.MediaDirs
+	}
+	var dirs []string
+	if c.Server.DataDir != "" {
+		dirs = append(dirs, c.Server.DataDir)
+	}
+	if c.pos != nil && c.pos.file != "" {
+		dirs = append(dirs, filepath.Dir(c.pos.file))
+	}
+	return dirs
 }
 
 // validator collects rule violations.
@@ -109,10 +147,11 @@ func (v *validator) config(c *Config) {
 	}
 
 	first = map[string]string{}
+	rules := newPipelineRules(c)
 	for i := range c.Pipelines {
 		path := indexPath("pipelines", i)
 		p := &c.Pipelines[i]
-		v.pipeline(path, p, c.Models)
+		v.pipeline(path, p, rules)
 		if p.Name == "" {
 			continue
 		}
@@ -138,6 +177,27 @@ func (v *validator) server(path string, s *Server) {
 	}
 	if s.FrameCacheBytes < 0 {
 		v.add(joinPath(path, "frame_cache_bytes"), "must not be negative")
+	}
+	v.between(joinPath(path, "warm_decoders"), s.WarmDecoders, 0, 256)
+	for i, d := range s.MediaDirs {
+		if strings.TrimSpace(d) == "" {
+			v.add(indexPath(joinPath(path, "media_dirs"), i), "must not be empty")
+		}
+	}
+	for i, h := range s.Hostnames {
+		if !hostnameRE.MatchString(h) {
+			v.add(indexPath(joinPath(path, "hostnames"), i), "must be a host name such as pigweight.farm.lan, without scheme or port (got %s)", quoteShort(h))
+		}
+	}
+	v.durationBetween(joinPath(path, "read_timeout"), s.ReadTimeout, time.Second, time.Hour)
+	v.durationBetween(joinPath(path, "write_timeout"), s.WriteTimeout, time.Second, time.Hour)
+	v.durationBetween(joinPath(path, "idle_timeout"), s.IdleTimeout, time.Second, 24*time.Hour)
+}
+
+// durationBetween reports d outside lo..hi.
+func (v *validator) durationBetween(path string, d Duration, lo, hi time.Duration) {
+	if d.D() < lo || d.D() > hi {
+		v.add(path, "must be between %s and %s", lo, hi)
 	}
 }
 
@@ -170,6 +230,12 @@ func (v *validator) webrtc(path string, w *WebRTC) {
 	for i := range w.ICEServers {
 		v.iceServer(indexPath(at("ice_servers"), i), &w.ICEServers[i])
 	}
+	v.between(at("max_viewers"), w.MaxViewers, 0, maxViewers)
+	v.between(at("max_viewers_per_address"), w.MaxViewersPerAddress, 0, maxViewers)
+	if w.MaxViewers > 0 && w.MaxViewersPerAddress > w.MaxViewers {
+		v.add(at("max_viewers_per_address"), "must not exceed max_viewers (%d)", w.MaxViewers)
+	}
+	v.durationBetween(at("connect_timeout"), w.ConnectTimeout, time.Second, 5*time.Minute)
 }
 
 // ipv4 reports s unless it is an IPv4 address, and says whether it is one. Viewers are
@@ -339,7 +405,7 @@ func (v *validator) between(path string, n, lo, hi int) {
 }
 
 // pipeline checks p, whose fields live under path ("" for ParsePipeline's relative paths).
-func (v *validator) pipeline(path string, p *Pipeline, models []Model) {
+func (v *validator) pipeline(path string, p *Pipeline, rules pipelineRules) {
 	at := func(name string) string { return joinPath(path, name) }
 
 	switch {
@@ -349,7 +415,7 @@ func (v *validator) pipeline(path string, p *Pipeline, models []Model) {
 		v.add(at("name"), "must be 1 to 64 letters, digits, '_' or '-'")
 	}
 
-	v.source(at("source"), &p.Source)
+	v.source(at("source"), &p.Source, rules.mediaDirs)
 	checkEnum(v, at("decode"), p.Decode, decodes())
 
 	in := at("inference")
@@ -357,8 +423,8 @@ func (v *validator) pipeline(path string, p *Pipeline, models []Model) {
 		switch {
 		case p.Inference.Model == "":
 			v.add(joinPath(in, "model"), "required when inference is enabled")
-		case !slices.ContainsFunc(models, func(m Model) bool { return m.Name == p.Inference.Model }):
-			v.add(joinPath(in, "model"), "no model named %q (have: %s)", p.Inference.Model, modelNames(models))
+		case !slices.ContainsFunc(rules.models, func(m Model) bool { return m.Name == p.Inference.Model }):
+			v.add(joinPath(in, "model"), "no model named %q (have: %s)", p.Inference.Model, modelNames(rules.models))
 		}
 	}
 	v.between(joinPath(in, "interval"), p.Inference.Interval, 1, maxInterval)
@@ -385,8 +451,8 @@ func (v *validator) pipeline(path string, p *Pipeline, models []Model) {
 
 	rp := at("restart")
 	lo, hi := p.Restart.BackoffMin.D(), p.Restart.BackoffMax.D()
-	if lo <= 0 {
-		v.add(joinPath(rp, "backoff_min"), "must be greater than 0")
+	if lo < MinBackoff {
+		v.add(joinPath(rp, "backoff_min"), "must be at least %s: a quicker restart only spins the CPU, it brings no source back sooner", MinBackoff)
 	}
 	switch {
 	case hi < lo:
@@ -407,14 +473,22 @@ func modelNames(models []Model) string {
 	return strings.Join(names, ", ")
 }
 
-func (v *validator) source(path string, s *Source) {
+func (v *validator) source(path string, s *Source, mediaDirs []string) {
 	at := func(name string) string { return joinPath(path, name) }
 
+	tooLong := len(s.URI) > MaxURIBytes
+	if tooLong {
+		v.add(at("uri"), "must be at most %d bytes (got %d)", MaxURIBytes, len(s.URI))
+	}
 	switch s.Type {
 	case SourceRTSP:
-		v.rtspURI(at("uri"), s.URI)
+		if !tooLong {
+			v.rtspURI(at("uri"), s.URI)
+		}
 	case SourceFile:
-		v.fileURI(at("uri"), s.URI)
+		if !tooLong && v.fileURI(at("uri"), s.URI) {
+			v.mediaFile(at("uri"), s.URI, mediaDirs)
+		}
 	case SourceSynthetic:
 		if s.URI != "" {
 			v.add(at("uri"), "must be empty for a synthetic source")
@@ -472,22 +546,26 @@ func (v *validator) rtspURI(path, uri string) {
 	if u.Hostname() == "" {
 		v.add(path, "must include a host, e.g. rtsp://camera.local/stream")
 	}
+	if port := u.Port(); port != "" && !validPort(port) {
+		v.add(path, "port must be a number between 1 and 65535")
+	}
 }
 
-// fileURI checks a file source's URI: a path, or a file:// URI for a local file.
-func (v *validator) fileURI(path, uri string) {
+// fileURI checks a file source's URI: a path, or a file:// URI for a local file. It says
+// whether the URI names one.
+func (v *validator) fileURI(path, uri string) bool {
 	if uri == "" {
 		v.add(path, "required")
-		return
+		return false
 	}
 	m := uriSchemeRE.FindStringSubmatch(uri)
 	// A one-letter "scheme" is a Windows drive (C:\videos), which is a path.
 	if m == nil || len(m[1]) == 1 {
-		return
+		return true
 	}
 	if !strings.EqualFold(m[1], "file") {
 		v.add(path, "must be a path or a file:// URI")
-		return
+		return false
 	}
 	u, err := url.Parse(uri)
 	switch {
@@ -497,5 +575,65 @@ func (v *validator) fileURI(path, uri string) {
 		v.add(path, "must name a local file: file:///path (three slashes)")
 	case u.Path == "":
 		v.add(path, "must include a path: file:///path")
+	default:
+		return true
 	}
+	return false
+}
+
+// mediaFile refuses a file source outside the media folders, whether or not the file exists
+// (the message is the same either way, so that it tells nothing about the server's files).
+func (v *validator) mediaFile(path, uri string, dirs []string) {
+	if len(dirs) == 0 {
+		return
+	}
+	file := FilePath(uri)
+	if !under(file, dirs) {
+		v.add(path, "must be a file under server.media_dirs (%s); add its folder there to play it", strings.Join(dirs, ", "))
+	}
+}
+
+// FilePath returns the path a file source's URI names: the URI itself, or a file:// URI's path.
+func FilePath(uri string) string {
+	if !strings.HasPrefix(strings.ToLower(uri), "file:") {
+		return uri
+	}
+	if u, err := url.Parse(uri); err == nil {
+		return u.Path
+	}
+	return uri
+}
+
+// under reports whether file lies inside one of dirs, both as written (after "..", relative
+// to the working directory) and once symbolic links are followed, so that neither "../" nor a
+// link leads out.
+func under(file string, dirs []string) bool {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return false
+	}
+	real := abs
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		real = r
+	}
+	written, resolved := false, false
+	for _, d := range dirs {
+		dir, err := filepath.Abs(d)
+		if err != nil {
+			continue
+		}
+		realDir := dir
+		if r, err := filepath.EvalSymlinks(dir); err == nil {
+			realDir = r
+		}
+		written = written || within(abs, dir)
+		resolved = resolved || within(real, realDir)
+	}
+	return written && resolved
+}
+
+// within reports whether path is dir or lies below it; both are absolute and clean.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }

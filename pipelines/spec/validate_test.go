@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,12 @@ func validConfig() *Config {
 			{URLs: []string{"stun:stun.example.org:3478"}},
 			{URLs: []string{"turn:turn.example.org:3478?transport=udp"}, Username: "pigweight", Credential: "turn-s3cret"},
 		},
+		MaxViewers:           200,
+		MaxViewersPerAddress: 20,
+		ConnectTimeout:       Duration(DefaultConnectTimeout),
 	}
+	c.Server.MediaDirs = []string{"/videos", "."}
+	c.Server.Hostnames = []string{"pigweight.farm.lan", "barn-2"}
 	m := DefaultModel()
 	m.Name = "demo"
 	m.Path = "models/demo.onnx"
@@ -97,10 +103,26 @@ func TestConfigValidate(t *testing.T) {
 		{"max_upload_bytes negative", func(c *Config) { c.Server.MaxUploadBytes = -1 }, "server.max_upload_bytes", "must be greater than 0"},
 		{"frame_cache_bytes 0", func(c *Config) { c.Server.FrameCacheBytes = 0 }, "", ""},
 		{"frame_cache_bytes negative", func(c *Config) { c.Server.FrameCacheBytes = -1 }, "server.frame_cache_bytes", "must not be negative"},
+		{"warm_decoders 8", func(c *Config) { c.Server.WarmDecoders = 8 }, "", ""},
+		{"warm_decoders negative", func(c *Config) { c.Server.WarmDecoders = -1 }, "server.warm_decoders", "between 0 and 256"},
+		{"media_dirs default", func(c *Config) { c.Server.MediaDirs = nil; c.Server.DataDir = "/videos" }, "", ""},
+		{"media_dirs empty entry", func(c *Config) { c.Server.MediaDirs = []string{"/videos", " "} }, "server.media_dirs[1]", "must not be empty"},
+		{"hostname with port", func(c *Config) { c.Server.Hostnames = []string{"barn:8080"} }, "server.hostnames[0]", `without scheme or port (got "barn:8080")`},
+		{"hostname with scheme", func(c *Config) { c.Server.Hostnames = []string{"http://barn"} }, "server.hostnames[0]", "without scheme or port"},
+		{"hostname empty", func(c *Config) { c.Server.Hostnames = []string{""} }, "server.hostnames[0]", "must be a host name"},
+		{"read_timeout 0", func(c *Config) { c.Server.ReadTimeout = 0 }, "server.read_timeout", "between 1s and 1h0m0s"},
+		{"write_timeout 2h", func(c *Config) { c.Server.WriteTimeout = Duration(2 * time.Hour) }, "server.write_timeout", "between 1s and 1h0m0s"},
+		{"idle_timeout 0", func(c *Config) { c.Server.IdleTimeout = 0 }, "server.idle_timeout", "between 1s and 24h0m0s"},
 
 		// webrtc
 		{"webrtc defaults", func(c *Config) { c.WebRTC = Default().WebRTC }, "", ""},
-		{"webrtc zero", func(c *Config) { c.WebRTC = WebRTC{} }, "", ""},
+		{"webrtc zero", func(c *Config) { c.WebRTC = WebRTC{ConnectTimeout: Duration(time.Second)} }, "", ""},
+		{"max viewers auto", func(c *Config) { c.WebRTC.MaxViewers, c.WebRTC.MaxViewersPerAddress = 0, 0 }, "", ""},
+		{"max viewers negative", func(c *Config) { c.WebRTC.MaxViewers = -1 }, "webrtc.max_viewers", "between 0 and 100000"},
+		{"max viewers per address above max", func(c *Config) { c.WebRTC.MaxViewersPerAddress = 201 }, "webrtc.max_viewers_per_address", "must not exceed max_viewers (200)"},
+		{"max viewers per address with auto max", func(c *Config) { c.WebRTC.MaxViewers, c.WebRTC.MaxViewersPerAddress = 0, 500 }, "", ""},
+		{"connect timeout 0", func(c *Config) { c.WebRTC.ConnectTimeout = 0 }, "webrtc.connect_timeout", "between 1s and 5m0s"},
+		{"connect timeout 1h", func(c *Config) { c.WebRTC.ConnectTimeout = Duration(time.Hour) }, "webrtc.connect_timeout", "between 1s and 5m0s"},
 		{"udp ports ephemeral", func(c *Config) { c.WebRTC.UDPPorts = [2]int{} }, "", ""},
 		{"udp ports one port", func(c *Config) { c.WebRTC.UDPPorts = [2]int{50000, 50000} }, "", ""},
 		{"udp ports whole range", func(c *Config) { c.WebRTC.UDPPorts = [2]int{1, 65535} }, "", ""},
@@ -209,6 +231,11 @@ func TestConfigValidate(t *testing.T) {
 		{"rtsp no host", func(c *Config) { c.Pipelines[0].Source.URI = "rtsp:///stream" }, "pipelines[0].source.uri", "must include a host"},
 		{"rtsp port no host", func(c *Config) { c.Pipelines[0].Source.URI = "rtsp://:554/stream" }, "pipelines[0].source.uri", "must include a host"},
 		{"rtsp empty", func(c *Config) { c.Pipelines[0].Source.URI = "" }, "pipelines[0].source.uri", "required"},
+		{"rtsp port 99999", func(c *Config) { c.Pipelines[0].Source.URI = "rtsp://cam.local:99999/s" }, "pipelines[0].source.uri", "port must be a number between 1 and 65535"},
+		{"rtsp port 0", func(c *Config) { c.Pipelines[0].Source.URI = "rtsp://cam.local:0/s" }, "pipelines[0].source.uri", "port must be a number between 1 and 65535"},
+		{"rtsp port 65535", func(c *Config) { c.Pipelines[0].Source.URI = "rtsp://cam.local:65535/s" }, "", ""},
+		{"rtsp uri too long", func(c *Config) { c.Pipelines[0].Source.URI = "rtsp://cam.local/" + strings.Repeat("a", 1<<20) }, "pipelines[0].source.uri", "must be at most 4096 bytes (got 1048593)"},
+		{"rtsp uri at the limit", func(c *Config) { c.Pipelines[0].Source.URI = "rtsp://cam.local/" + strings.Repeat("a", MaxURIBytes-17) }, "", ""},
 		{"rtsp unescaped password", func(c *Config) { c.Pipelines[0].Source.URI = "rtsp://user:pa ss@host/" }, "pipelines[0].source.uri", "is not a valid URI"},
 
 		// file
@@ -223,6 +250,14 @@ func TestConfigValidate(t *testing.T) {
 		{"file rtsp", func(c *Config) { c.Pipelines[1].Source.URI = "rtsp://cam/s" }, "pipelines[1].source.uri", "must be a path or a file:// URI"},
 		{"file remote host", func(c *Config) { c.Pipelines[1].Source.URI = "file://nas/videos/pen.mp4" }, "pipelines[1].source.uri", "must name a local file"},
 		{"file uri without path", func(c *Config) { c.Pipelines[1].Source.URI = "file://" }, "pipelines[1].source.uri", "must include a path"},
+		{"file outside media dirs", func(c *Config) { c.Pipelines[1].Source.URI = "/etc/passwd" }, "pipelines[1].source.uri", "must be a file under server.media_dirs (/videos, .)"},
+		{"file uri outside media dirs", func(c *Config) { c.Pipelines[1].Source.URI = "file:///etc/passwd" }, "pipelines[1].source.uri", "must be a file under server.media_dirs"},
+		{"file missing outside media dirs", func(c *Config) { c.Pipelines[1].Source.URI = "/nonexistent/x.mp4" }, "pipelines[1].source.uri", "must be a file under server.media_dirs (/videos, .)"},
+		{"file climbing out", func(c *Config) { c.Pipelines[1].Source.URI = "/videos/../etc/passwd" }, "pipelines[1].source.uri", "must be a file under server.media_dirs"},
+		{"file relative climbing out", func(c *Config) { c.Pipelines[1].Source.URI = "../../../../../../etc/passwd" }, "pipelines[1].source.uri", "must be a file under server.media_dirs"},
+		{"file in a media dir's subfolder", func(c *Config) { c.Pipelines[1].Source.URI = "/videos/2026/pen.mp4" }, "", ""},
+		{"file in a sibling of a media dir", func(c *Config) { c.Pipelines[1].Source.URI = "/videos2/pen.mp4" }, "pipelines[1].source.uri", "must be a file under server.media_dirs"},
+		{"file uri too long", func(c *Config) { c.Pipelines[1].Source.URI = "/videos/" + strings.Repeat("a", MaxURIBytes) }, "pipelines[1].source.uri", "must be at most 4096 bytes"},
 
 		// synthetic
 		{"synthetic uri", func(c *Config) { c.Pipelines[2].Source.URI = "x" }, "pipelines[2].source.uri", "must be empty"},
@@ -288,8 +323,11 @@ func TestConfigValidate(t *testing.T) {
 		// restart
 		{"backoff equal", func(c *Config) { c.Pipelines[0].Restart = Restart{ms(1000), ms(1000)} }, "", ""},
 		{"backoff max 1h", func(c *Config) { c.Pipelines[0].Restart.BackoffMax = Duration(time.Hour) }, "", ""},
-		{"backoff min 0", func(c *Config) { c.Pipelines[0].Restart.BackoffMin = 0 }, "pipelines[0].restart.backoff_min", "must be greater than 0"},
-		{"backoff min negative", func(c *Config) { c.Pipelines[0].Restart.BackoffMin = ms(-5) }, "pipelines[0].restart.backoff_min", "must be greater than 0"},
+		{"backoff min 0", func(c *Config) { c.Pipelines[0].Restart.BackoffMin = 0 }, "pipelines[0].restart.backoff_min", "must be at least 100ms"},
+		{"backoff min negative", func(c *Config) { c.Pipelines[0].Restart.BackoffMin = ms(-5) }, "pipelines[0].restart.backoff_min", "must be at least 100ms"},
+		{"backoff min 1ns", func(c *Config) { c.Pipelines[0].Restart.BackoffMin = 1 }, "pipelines[0].restart.backoff_min", "must be at least 100ms"},
+		{"backoff min 99ms", func(c *Config) { c.Pipelines[0].Restart.BackoffMin = ms(99) }, "pipelines[0].restart.backoff_min", "must be at least 100ms"},
+		{"backoff min 100ms", func(c *Config) { c.Pipelines[0].Restart.BackoffMin = ms(100) }, "", ""},
 		{"backoff max below min", func(c *Config) { c.Pipelines[0].Restart = Restart{ms(2000), ms(1000)} }, "pipelines[0].restart.backoff_max", "must be at least backoff_min (2s)"},
 		{"backoff max above 1h", func(c *Config) { c.Pipelines[0].Restart.BackoffMax = Duration(time.Hour + time.Second) }, "pipelines[0].restart.backoff_max", "must be at most 1h0m0s"},
 	}
@@ -382,7 +420,7 @@ func TestPipelineValidate(t *testing.T) {
 		{"model missing", func(p *Pipeline) { p.Inference = Inference{Enabled: true, Model: "x", Interval: 1} },
 			[]string{`inference.model: no model named "x" (have: demo, other)`}},
 		{"relative paths", func(p *Pipeline) { p.Name = ""; p.Source.URI = "http://x"; p.Restart.BackoffMin = 0 },
-			[]string{"name: required", "source.uri: must be rtsp:// or rtsps://", "restart.backoff_min: must be greater than 0"}},
+			[]string{"name: required", "source.uri: must be rtsp:// or rtsps://", "restart.backoff_min: must be at least 100ms: a quicker restart only spins the CPU, it brings no source back sooner"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -391,7 +429,7 @@ func TestPipelineValidate(t *testing.T) {
 			p.Source.Type = SourceRTSP
 			p.Source.URI = "rtsp://cam/s"
 			tt.mutate(&p)
-			err := p.Validate(models)
+			err := p.Validate(&Config{Models: models})
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("Validate() = %v, want nil", err)
@@ -421,5 +459,93 @@ func TestZeroPipelineIsInvalid(t *testing.T) {
 	var nc *Config
 	if np.Validate(nil) == nil || nc.Validate() == nil {
 		t.Fatal("nil validated")
+	}
+}
+
+// A link inside a media folder that leads out of it is as good as a path outside it.
+func TestFileSourceThroughALinkOutOfTheMediaDirs(t *testing.T) {
+	media, outside := t.TempDir(), t.TempDir()
+	secret := outside + "/secret.mp4"
+	if err := os.WriteFile(secret, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, media+"/pen.mp4"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, media+"/more"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(media+"/real.mp4", []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for uri, ok := range map[string]bool{
+		media + "/real.mp4":             true,
+		media + "/missing.mp4":          true, // inside: the pipeline says it is missing when it starts
+		media + "/pen.mp4":              false,
+		media + "/more/secret.mp4":      false,
+		"file://" + media + "/pen.mp4":  false,
+		"file://" + media + "/real.mp4": true,
+	} {
+		c := validConfig()
+		c.Server.MediaDirs = []string{media}
+		c.Pipelines[1].Source.URI = uri
+		err := c.Validate()
+		if (err == nil) != ok {
+			t.Errorf("%s: Validate() = %v, want ok %v", uri, err, ok)
+		}
+	}
+}
+
+// The default media folders are the data directory and the configuration file's folder.
+func TestDefaultMediaDirectories(t *testing.T) {
+	c, err := Parse("/etc/pigweight/pigweight.yaml", []byte("server: {data_dir: /var/lib/pigweight}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.MediaDirectories(), ","); got != "/var/lib/pigweight,/etc/pigweight" {
+		t.Errorf("MediaDirectories() = %s, want the data directory and the file's folder", got)
+	}
+	c.Server.MediaDirs = []string{"/srv/videos"}
+	if got := strings.Join(c.MediaDirectories(), ","); got != "/srv/videos" {
+		t.Errorf("MediaDirectories() = %s, want server.media_dirs alone", got)
+	}
+}
+
+func TestViewerLimits(t *testing.T) {
+	for _, c := range []struct {
+		w              WebRTC
+		fds            uint64
+		total, perAddr int
+	}{
+		{WebRTC{}, 1024, 96, 64},
+		{WebRTC{}, 1 << 20, 1000, 64},
+		{WebRTC{}, 100, 16, 16},
+		{WebRTC{MaxViewers: 10}, 1 << 20, 10, 10},
+		{WebRTC{MaxViewers: 500, MaxViewersPerAddress: 200}, 1024, 500, 200},
+		{WebRTC{MaxViewersPerAddress: 5}, 1024, 96, 5},
+	} {
+		total, per := c.w.ViewerLimits(c.fds)
+		if total != c.total || per != c.perAddr {
+			t.Errorf("%+v with %d fds: ViewerLimits() = %d, %d; want %d, %d", c.w, c.fds, total, per, c.total, c.perAddr)
+		}
+	}
+}
+
+func TestWarmDecodersFor(t *testing.T) {
+	for _, c := range []struct {
+		s     Server
+		mem   uint64
+		cores int
+		want  int
+	}{
+		{Server{}, 24 << 30, 2, 8},
+		{Server{}, 1 << 30, 16, 2},
+		{Server{}, 128 << 30, 64, 64},
+		{Server{}, 0, 0, 2},
+		{Server{WarmDecoders: 3}, 128 << 30, 64, 3},
+	} {
+		if got := c.s.WarmDecodersFor(c.mem, c.cores); got != c.want {
+			t.Errorf("%+v, %d bytes, %d cores: WarmDecodersFor() = %d, want %d", c.s, c.mem, c.cores, got, c.want)
+		}
 	}
 }
