@@ -30,7 +30,11 @@ func NewElement(factory string, props ...Prop) (*gst.Element, error) {
 // NewDiscardSink makes the fakesink that ends a branch whose buffers are taken by a probe or
 // not wanted at all: it never waits for the clock or a preroll, and keeps no last buffer.
 func NewDiscardSink() (*gst.Element, error) {
-	return NewElement("fakesink", Prop{"sync", false}, Prop{"async", false}, Prop{"enable-last-sample", false})
+	return NewElement("fakesink", discardSinkProps()...)
+}
+
+func discardSinkProps() []Prop {
+	return []Prop{{"sync", false}, {"async", false}, {"enable-last-sample", false}}
 }
 
 // SetEnum sets an enum or flags property from its nick. Only for fixed strings from this

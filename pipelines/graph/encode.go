@@ -51,17 +51,17 @@ func ChooseEncoder() (string, error) {
 // attachEncoder hangs the encoding branch on tee, which is in the pipeline already, and
 // brings the branch to the pipeline's state.
 func (r *Run) attachEncoder(tee *gst.Element) error {
-	queue, err := NewElement("queue", Prop{"max-size-buffers", uint(2)}, Prop{"max-size-bytes", uint(0)}, Prop{"max-size-time", uint64(0)})
+	queue, err := r.element("queue", Prop{"max-size-buffers", uint(2)}, Prop{"max-size-bytes", uint(0)}, Prop{"max-size-time", uint64(0)})
 	if err != nil {
 		return err
 	}
 	// The encoder must never hold up the frames' other branch: it drops the oldest instead.
 	SetEnum(queue, "leaky", "downstream")
-	convert, err := NewElement("videoconvert")
+	convert, err := r.element("videoconvert")
 	if err != nil {
 		return err
 	}
-	raw, err := NewElement("capsfilter", Prop{"caps", gst.NewCapsFromString("video/x-raw,format=I420")})
+	raw, err := r.element("capsfilter", Prop{"caps", gst.NewCapsFromString("video/x-raw,format=I420")})
 	if err != nil {
 		return err
 	}
@@ -74,28 +74,28 @@ func (r *Run) attachEncoder(tee *gst.Element) error {
 	_, kbps := o.BitrateBounds()
 	var enc *gst.Element
 	if name == "x264enc" {
-		enc, err = NewElement(name, Prop{"bitrate", uint(kbps)}, Prop{"key-int-max", uint(encodeKeyframeFrames)}, Prop{"bframes", uint(0)})
+		enc, err = r.element(name, Prop{"bitrate", uint(kbps)}, Prop{"key-int-max", uint(encodeKeyframeFrames)}, Prop{"bframes", uint(0)})
 		if err == nil {
 			SetEnum(enc, "tune", "zerolatency")
 			SetEnum(enc, "speed-preset", "veryfast")
 		}
 	} else {
-		enc, err = NewElement(name, Prop{"bitrate", uint(kbps)}, Prop{"gop-size", encodeKeyframeFrames})
+		enc, err = r.element(name, Prop{"bitrate", uint(kbps)}, Prop{"gop-size", encodeKeyframeFrames})
 	}
 	if err != nil {
 		return err
 	}
-	parse, err := NewElement("h264parse", Prop{"config-interval", -1})
+	parse, err := r.element("h264parse", Prop{"config-interval", -1})
 	if err != nil {
 		return err
 	}
 	// Constrained baseline-compatible output: what peer.H264Codec offers every browser.
-	filter, err := NewElement("capsfilter", Prop{"caps", gst.NewCapsFromString("video/x-h264,stream-format=byte-stream,alignment=au")})
+	filter, err := r.element("capsfilter", Prop{"caps", gst.NewCapsFromString("video/x-h264,stream-format=byte-stream,alignment=au")})
 	if err != nil {
 		return err
 	}
 	r.tapAccessUnits(filter.GetStaticPad("src"), H264)
-	sink, err := NewDiscardSink()
+	sink, err := r.element("fakesink", discardSinkProps()...)
 	if err != nil {
 		return err
 	}
@@ -137,9 +137,10 @@ func (r *Run) SetBitrate(kbps int) (now int, ok bool) {
 // RequestKeyframe asks the encoding for a keyframe as soon as it can (a viewer joined or lost
 // a picture); false when the pipeline passes the camera's stream through.
 func (r *Run) RequestKeyframe() bool {
+	// Held while the event goes: Close releases the encoder under the same lock.
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	enc := r.encoder
-	r.mu.Unlock()
 	if enc == nil {
 		return false
 	}

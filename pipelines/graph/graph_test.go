@@ -23,6 +23,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The leaks tracer counts GStreamer objects for the teardown tests; it must be named
+	// before gst.Init.
+	os.Setenv("GST_TRACERS", "leaks")
 	gst.Init(nil)
 	os.Exit(m.Run())
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-gst/go-glib/glib"
 	"github.com/go-gst/go-gst/gst"
 	"github.com/go-gst/go-gst/gst/app"
 	"github.com/pigweight/pigweight/elements/detect"
@@ -40,8 +41,12 @@ type Run struct {
 
 	mu      sync.Mutex
 	decoder string
-	encoder *gst.Element // the viewers' H.264 encoder; nil for passthrough
+	encoder *gst.Element // the viewers' H.264 encoder; nil for passthrough and once closed
 	bitrate int          // the encoder's bitrate now, kbit/s
+	// elements are the wrappers of every element made for this run, released by Close: a
+	// wrapper left to the collector keeps its element, and what the element holds (a
+	// decoder's buffer pool with its poll's descriptors), until some collection finalizes it.
+	elements []*gst.Element
 
 	// encodeTee splits decoded frames to the encoding for viewers; nil when viewers get the
 	// camera's own access units (see encode.go).
@@ -120,6 +125,7 @@ func (r *Run) Decoder() string {
 // failure, or ctx is done.
 func (r *Run) Wait(ctx context.Context) error {
 	bus := r.pipeline.GetBus()
+	defer ReleaseObject(bus.InitiallyUnowned.Object)
 	for {
 		select {
 		case <-ctx.Done():
@@ -138,7 +144,9 @@ func (r *Run) Wait(ctx context.Context) error {
 	}
 }
 
-// Close stops the feeder, puts the pipeline in NULL and drops it.
+// Close stops the feeder, puts the pipeline in NULL and frees it: the pipeline, its bus with
+// the bus's socket pair, and every element go now, not whenever the collector gets to their
+// wrappers.
 func (r *Run) Close() {
 	if r.stopFeed != nil {
 		r.stopFeed()
@@ -147,6 +155,26 @@ func (r *Run) Close() {
 	if err := SetNull(r.pipeline); err != nil {
 		r.log.Warn("set pipeline to NULL", "err", err)
 	}
+	r.mu.Lock()
+	r.encoder, r.encodeTee = nil, nil
+	for _, e := range r.elements {
+		ReleaseObject(e.InitiallyUnowned.Object)
+	}
+	r.elements = nil
+	r.mu.Unlock()
+	Dispose(r.pipeline) // in NULL already
+}
+
+// element makes an element for this run (see NewElement); Close releases its wrapper.
+func (r *Run) element(factory string, props ...Prop) (*gst.Element, error) {
+	e, err := NewElement(factory, props...)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.elements = append(r.elements, e)
+	r.mu.Unlock()
+	return e, nil
 }
 
 // fail reports a streaming-thread failure to Wait (the first one wins).
@@ -182,7 +210,9 @@ func (r *Run) messageError(msg *gst.Message) error {
 // popError replaces a bare state-change failure with the element error that caused it, if one
 // was posted.
 func (r *Run) popError(fallback error) error {
-	msg := r.pipeline.GetBus().TimedPopFiltered(0, gst.MessageError)
+	bus := r.pipeline.GetBus()
+	defer ReleaseObject(bus.InitiallyUnowned.Object)
+	msg := bus.TimedPopFiltered(0, gst.MessageError)
 	if msg == nil {
 		return fallback
 	}
@@ -217,7 +247,7 @@ func (r *Run) newFrameSink() (*gst.Element, error) {
 	// clocksync). async=false: the pipeline goes to PLAYING without waiting for a first frame
 	// here, so the clock runs, and the pacing with it, from the first frame on; a first frame
 	// that waits for its analysis would otherwise leave the file unpaced until it arrives.
-	e, err := NewElement("appsink",
+	e, err := r.element("appsink",
 		Prop{"sync", false},
 		Prop{"async", false},
 		Prop{"max-buffers", uint(2)},
@@ -265,11 +295,32 @@ func SetNull(p *gst.Pipeline) error {
 	return err
 }
 
+// Dispose puts a pipeline in NULL and drops its wrapper's reference at once: the pipeline, its
+// bus with the bus's socket pair, and every element no other wrapper holds are freed now, not
+// whenever the collector gets to the wrapper (which a callback that holds it can put off for
+// good). p must not be used afterwards.
+func Dispose(p *gst.Pipeline) error {
+	err := SetNull(p)
+	ReleaseObject(p.InitiallyUnowned.Object)
+	return err
+}
+
 // releasable is a go-gst wrapper whose reference is dropped by a finalizer unless released.
 type releasable interface{ Unref() }
 
-// Release drops a wrapper's reference now and disarms its finalizer.
+// Release drops a mini object's wrapper's reference (a buffer, sample, message, event or
+// caps) now and disarms its finalizer. Not for GObjects (elements, pads, buses, pipelines):
+// see ReleaseObject.
 func Release[T releasable](obj T) {
 	runtime.SetFinalizer(obj, nil)
 	obj.Unref()
+}
+
+// ReleaseObject drops a GObject wrapper's reference now and disarms its finalizer. go-glib
+// arms that finalizer on the wrapper's inner *glib.Object (x.InitiallyUnowned.Object for
+// go-gst's types), not on the wrapper, so Release would leave it armed: a second unref later,
+// of an object that may be gone by then.
+func ReleaseObject(o *glib.Object) {
+	runtime.SetFinalizer(o, nil)
+	o.Unref()
 }

@@ -3,7 +3,6 @@ package graph
 import (
 	"bytes"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -17,35 +16,32 @@ import (
 
 // buildFile: filesrc → parsebin (demuxer and parser picked from the content) → decoder → sink.
 func (r *Run) buildFile(sink *gst.Element) error {
-	path, err := filePath(r.spec.Source.URI)
-	if err != nil {
-		return &PermanentError{err}
-	}
-	// Said here in plain words; filesrc would only say "Resource not found".
+	path := spec.FilePath(r.spec.Source.URI)
+	// Said here in plain words; filesrc would only say "Resource not found". Validation has
+	// kept the path inside the media folders, so this tells nothing about other files.
 	if _, err := os.Stat(path); err != nil {
 		return fmt.Errorf("source file: %w", err)
 	}
-	src, err := NewElement("filesrc", Prop{"location", path})
+	src, err := r.element("filesrc", Prop{"location", path})
 	if err != nil {
 		return err
 	}
-	parse, err := NewElement("parsebin")
+	parse, err := r.element("parsebin")
 	if err != nil {
 		return err
 	}
 	if err := AddAndLink(r.pipeline.Bin, src, parse); err != nil {
 		return err
 	}
-	_, err = parse.Connect("pad-added", func(_ *gst.Element, pad *gst.Pad) {
+	return OnPadAdded(parse, func(pad *gst.Pad) {
 		r.onEncodedPad(pad, sink, func(caps string) (Codec, bool) { return codecFromCaps(caps) })
 	})
-	return err
 }
 
 // buildRTSP: rtspsrc → depayloader → parser → decoder → sink, linked when the video pad appears.
 func (r *Run) buildRTSP(sink *gst.Element) error {
 	src := r.spec.Source
-	rtsp, err := NewElement("rtspsrc",
+	rtsp, err := r.element("rtspsrc",
 		Prop{"location", src.URI},
 		Prop{"latency", uint(src.Latency.D().Milliseconds())},
 	)
@@ -61,10 +57,9 @@ func (r *Run) buildRTSP(sink *gst.Element) error {
 	if err := r.pipeline.Add(rtsp); err != nil {
 		return err
 	}
-	_, err = rtsp.Connect("pad-added", func(_ *gst.Element, pad *gst.Pad) {
+	return OnPadAdded(rtsp, func(pad *gst.Pad) {
 		r.onEncodedPad(pad, sink, codecFromRTPCaps)
 	})
-	return err
 }
 
 // onEncodedPad links a new pad carrying one elementary stream: the first video stream in a
@@ -126,7 +121,7 @@ func (r *Run) decodeChain(codec Codec, rtp bool, stream *gst.Caps) ([]*gst.Eleme
 	}
 	var chain []*gst.Element
 	add := func(factory string, props ...Prop) (*gst.Element, error) {
-		e, err := NewElement(factory, props...)
+		e, err := r.element(factory, props...)
 		if err != nil {
 			return nil, &PermanentError{err}
 		}
@@ -182,7 +177,7 @@ func (r *Run) decodeChain(codec Codec, rtp bool, stream *gst.Caps) ([]*gst.Eleme
 		SetEnum(queue, "leaky", "downstream")
 		// A full leaky queue signals overrun, then drops its oldest frame: one call per drop.
 		if r.hooks.OnSkipped != nil {
-			if _, err := queue.Connect("overrun", func(*gst.Element) { r.hooks.OnSkipped() }); err != nil {
+			if err := OnSignal(queue, "overrun", r.hooks.OnSkipped); err != nil {
 				return nil, err
 			}
 		}
@@ -234,7 +229,7 @@ func (r *Run) tapAccessUnits(pad *gst.Pad, codec Codec) {
 
 // discard ends a stream pigweight does not use in a fakesink.
 func (r *Run) discard(pad *gst.Pad) {
-	fake, err := NewDiscardSink()
+	fake, err := r.element("fakesink", discardSinkProps()...)
 	if err != nil {
 		return
 	}
@@ -277,16 +272,4 @@ func firstField(caps string) string {
 		return caps[:i]
 	}
 	return caps
-}
-
-// filePath accepts a plain path or a file:// URI.
-func filePath(uri string) (string, error) {
-	if !strings.HasPrefix(uri, "file://") {
-		return uri, nil
-	}
-	u, err := url.Parse(uri)
-	if err != nil {
-		return "", fmt.Errorf("source.uri: %w", err)
-	}
-	return u.Path, nil
 }

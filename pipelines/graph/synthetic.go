@@ -38,7 +38,7 @@ func (r *Run) buildSynthetic(sink *gst.Element) error {
 	}
 	caps := gst.NewCapsFromString(fmt.Sprintf(
 		"video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,colorimetry=%s", cfg.Width, cfg.Height, cfg.FPS, pen.Colorimetry))
-	srcElem, err := NewElement("appsrc",
+	srcElem, err := r.element("appsrc",
 		Prop{"caps", caps},
 		Prop{"is-live", true},
 		// A frame the encoder cannot take yet replaces the oldest queued one: a live source
@@ -50,7 +50,7 @@ func (r *Run) buildSynthetic(sink *gst.Element) error {
 	}
 	SetEnum(srcElem, "leaky-type", "downstream")
 	SetEnum(srcElem, "format", "time")
-	enc, err := NewElement("x264enc",
+	enc, err := r.element("x264enc",
 		Prop{"bitrate", uint(2000)},
 		Prop{"key-int-max", uint(cfg.FPS)}, // one keyframe a second: viewers join fast
 		Prop{"bframes", uint(0)},

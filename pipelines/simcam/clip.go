@@ -49,7 +49,7 @@ func WritePenClip(path string, c Clip) error {
 	if err != nil {
 		return fmt.Errorf("simcam: clip: %w", err)
 	}
-	defer graph.SetNull(pl)
+	defer graph.Dispose(pl)
 	// Only integers from a validated pen config go into the caps string.
 	caps := gst.NewCapsFromString(fmt.Sprintf(
 		"video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,colorimetry=%s",
@@ -117,6 +117,7 @@ func WritePenClip(path string, c Clip) error {
 	}
 	appSrc.EndStream()
 	bus := pl.GetPipelineBus()
+	defer graph.ReleaseObject(bus.InitiallyUnowned.Object)
 	msg := bus.TimedPopFiltered(gst.ClockTimeNone, gst.MessageEOS|gst.MessageError)
 	if msg == nil {
 		return fmt.Errorf("simcam: clip: the bus closed before the end of the stream")
@@ -130,7 +131,9 @@ func WritePenClip(path string, c Clip) error {
 
 // clipFailure prefers the element error that stopped the pipeline to the flow return it caused.
 func clipFailure(pl *gst.Pipeline, fallback error) error {
-	if msg := pl.GetPipelineBus().TimedPopFiltered(0, gst.MessageError); msg != nil {
+	bus := pl.GetPipelineBus()
+	defer graph.ReleaseObject(bus.InitiallyUnowned.Object)
+	if msg := bus.TimedPopFiltered(0, gst.MessageError); msg != nil {
 		defer graph.Release(msg)
 		return fmt.Errorf("simcam: clip: %w", messageError(msg))
 	}

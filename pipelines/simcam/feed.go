@@ -138,12 +138,12 @@ func newFileFeed(path string) (*feed, error) {
 		return nil, fmt.Errorf("link parser: %w", err)
 	}
 	var linked atomic.Bool
-	if _, err := demux.Connect("pad-added", func(_ *gst.Element, pad *gst.Pad) {
+	if err := graph.OnPadAdded(demux, func(pad *gst.Pad) {
 		f.onFilePad(pad, parse, &linked)
 	}); err != nil {
 		return nil, err
 	}
-	if _, err := demux.Connect("no-more-pads", func(_ *gst.Element) {
+	if err := graph.OnSignal(demux, "no-more-pads", func() {
 		if !linked.Load() {
 			f.fail(fmt.Errorf("%s has no H.264 video stream", path))
 		}
@@ -265,9 +265,13 @@ func (f *feed) close() error {
 		<-f.renderDone
 		f.stopRender = nil
 	}
-	// The pipeline and bus wrappers are GObjects: their finalizers drop the last references
-	// once the pipeline is in NULL.
-	return graph.SetNull(f.pipeline)
+	if f.pipeline == nil {
+		return nil
+	}
+	graph.ReleaseObject(f.bus.InitiallyUnowned.Object)
+	err := graph.Dispose(f.pipeline)
+	f.pipeline, f.bus = nil, nil
+	return err
 }
 
 // accessUnit is one pulled H.264 access unit, mapped for reading until release.

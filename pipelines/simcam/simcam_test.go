@@ -31,6 +31,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The leaks tracer counts GStreamer objects for the teardown test; it must be named
+	// before gst.Init.
+	os.Setenv("GST_TRACERS", "leaks")
 	gst.Init(nil)
 	goleak.VerifyTestMain(m)
 }
