@@ -64,6 +64,11 @@ func TestAPIPipelinesAreKeptForTheNextStart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "broken.yaml"), []byte("name: broken\nsource:\n  type: rtsp\n  latency: soon\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Kept by an earlier version, which took a backoff of 1ns and spun the CPU until the
+	// process died, at every start.
+	if err := os.WriteFile(filepath.Join(dir, "spinner.yaml"), []byte("name: spinner\nsource: {type: synthetic}\nrestart: {backoff_min: 1ns, backoff_max: 1ns}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	unfinished := filepath.Join(dir, ".pen-9.123.tmp") // a write cut short by a crash
 	if err := os.WriteFile(unfinished, []byte("name: pen-9\nsour"), 0o600); err != nil {
 		t.Fatal(err)
@@ -83,13 +88,14 @@ func TestAPIPipelinesAreKeptForTheNextStart(t *testing.T) {
 		said = append(said, err.Error())
 	}
 	text := strings.Join(said, "\n")
-	if len(problems) != 2 || !strings.Contains(text, "broken.yaml:4") || !strings.Contains(text, "latency") || !strings.Contains(text, `"clash"`) {
-		t.Errorf("problems:\n%s\nwant the broken file's line and field, and the clash", text)
+	if len(problems) != 3 || !strings.Contains(text, "broken.yaml:4") || !strings.Contains(text, "latency") || !strings.Contains(text, `"clash"`) ||
+		!strings.Contains(text, "spinner.yaml:3") || !strings.Contains(text, "restart.backoff_min: must be at least 100ms") {
+		t.Errorf("problems:\n%s\nwant the broken file's line and field, the spinner's backoff, and the clash", text)
 	}
 	if _, err := os.Stat(unfinished); !os.IsNotExist(err) {
 		t.Errorf("an unfinished write was left: %v", err)
 	}
-	if len(asideFiles(t, dir, "broken", "bad")) != 1 || len(asideFiles(t, dir, "clash", "replaced")) != 1 {
+	if len(asideFiles(t, dir, "broken", "bad")) != 1 || len(asideFiles(t, dir, "spinner", "bad")) != 1 || len(asideFiles(t, dir, "clash", "replaced")) != 1 {
 		t.Errorf("broken and clashing files not set aside: %v", files)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "cam.yaml"))

@@ -27,6 +27,20 @@ const (
 	stableAfter       = 10 * time.Second
 )
 
+// The restart budget: a pipeline that fails more than maxFailures times in failureWindow waits
+// until the oldest of them leaves the window. The backoff alone does not bound the rate: it
+// starts again from the minimum after every run that played a second, so a camera that drops
+// each time it has sent a second of video would be restarted every second or so, for ever, and
+// a source that fails at once with a small backoff_max many times a second. Thirty a minute
+// still brings a flapping camera back within two seconds.
+var defaultBudget = restartBudget{window: time.Minute, failures: 30}
+
+// restartBudget allows at most failures restarts after a failure within any window.
+type restartBudget struct {
+	window   time.Duration
+	failures int
+}
+
 // errStreamEnded is what a live source's end of stream means: the camera (or generator) stopped
 // sending, which is a failure to recover from, not a finish.
 var errStreamEnded = errors.New("stream ended")
@@ -40,6 +54,7 @@ type supervisor struct {
 
 	runtime Runtime
 	log     *slog.Logger
+	budget  restartBudget
 
 	frames  atomic.Uint64
 	skipped atomic.Uint64 // decoded frames dropped before inference
@@ -78,12 +93,14 @@ func newSupervisor(p spec.Pipeline, runtime Runtime, log *slog.Logger) *supervis
 		spec:    p,
 		runtime: runtime,
 		log:     log,
+		budget:  defaultBudget,
 		state:   StateStopped,
 		since:   time.Now(),
 	}
 }
 
-// start launches the loop unless it is already running.
+// start launches the loop unless it is already running. The pipeline is starting from the
+// moment start returns (an API client that added it sees so at once).
 func (s *supervisor) start() {
 	s.ctl.Lock()
 	defer s.ctl.Unlock()
@@ -94,6 +111,7 @@ func (s *supervisor) start() {
 			return // still running
 		}
 	}
+	s.setState(StateStarting, "")
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.done = make(chan struct{})
@@ -119,12 +137,14 @@ func (s *supervisor) loop(ctx context.Context, done chan struct{}) {
 	// carryOn marks a run that follows the last one without a failure (a file that loops, a
 	// switch to encoding): the pipeline stays playing, and its since with it.
 	carryOn := false
+	var failures []time.Time // within the budget's window, oldest first
 	for {
 		if !carryOn {
 			s.setState(StateStarting, "")
 		}
 		carryOn = false
-		playedFor, err := s.runOnce(ctx)
+		run := s.runOnce(ctx)
+		playedFor, err := run.played, run.err
 		if ctx.Err() != nil {
 			return
 		}
@@ -137,6 +157,11 @@ func (s *supervisor) loop(ctx context.Context, done chan struct{}) {
 		case errors.Is(err, io.EOF) && s.spec.Source.Type == spec.SourceFile && s.spec.Source.Loop:
 			s.log.Debug("file ended, looping")
 			backoff, carryOn = backoffMin, true
+			// A file of a frame or two would otherwise loop as fast as pipelines can be
+			// built.
+			if !sleep(ctx, spec.MinBackoff-run.lasted) {
+				return
+			}
 			continue
 		case errors.Is(err, io.EOF) && s.spec.Source.Type == spec.SourceFile:
 			s.log.Info("file ended")
@@ -152,19 +177,47 @@ func (s *supervisor) loop(ctx context.Context, done chan struct{}) {
 		if playedFor >= s.workedAfter() {
 			backoff = backoffMin
 		}
-		wait := jitter(backoff)
+		now := time.Now()
+		failures = append(failures, now)
+		for len(failures) > 0 && now.Sub(failures[0]) >= s.budget.window {
+			failures = failures[1:]
+		}
+		// Never faster than the pipeline can be torn down, whatever the backoff says.
+		wait := max(jitter(backoff), run.teardown)
+		if len(failures) > s.budget.failures {
+			if until := failures[0].Add(s.budget.window).Sub(now); until > wait {
+				if len(failures) == s.budget.failures+1 {
+					s.log.Warn("pipeline fails too often: restarts slowed to stay within the budget",
+						"failures", len(failures), "window", s.budget.window)
+				}
+				wait = until
+			}
+		}
 		s.log.Warn("pipeline stopped, retrying", "err", err, "in", wait.Round(time.Millisecond))
 		s.mu.Lock()
 		s.restarts++
 		s.nextRetry = time.Now().Add(wait)
 		s.mu.Unlock()
 		s.setState(StateRetrying, err.Error())
-		select {
-		case <-ctx.Done():
+		if !sleep(ctx, wait) {
 			return
-		case <-time.After(wait):
 		}
 		backoff = min(2*backoff, backoffMax)
+	}
+}
+
+// sleep waits for d (nothing when d ≤ 0) and reports false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -176,9 +229,17 @@ func (s *supervisor) workedAfter() time.Duration {
 	return stableAfter
 }
 
-// runOnce starts the pipeline and waits for it to end; it reports how long it played. A
-// watchdog ends the run when no frame has come out for the source's watchdog duration.
-func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
+// runResult is how one run went.
+type runResult struct {
+	played   time.Duration // from its first frame to its end; 0 when it never played
+	lasted   time.Duration // from its start to the end of its teardown
+	teardown time.Duration // how long closing it took
+	err      error         // why it ended
+}
+
+// runOnce starts the pipeline and waits for it to end. A watchdog ends the run when no frame
+// has come out for the source's watchdog duration.
+func (s *supervisor) runOnce(ctx context.Context) runResult {
 	start := time.Now()
 	var playingSince atomic.Int64 // unix nanos of the first frame; 0 before it
 	var lastFrame atomic.Int64    // unix nanos of the latest frame, or of the start
@@ -226,7 +287,7 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 	s.resetGOP()
 	run, err := s.runtime.Start(runSpec, hooks)
 	if err != nil {
-		return 0, fmt.Errorf("start: %w", err)
+		return runResult{lasted: time.Since(start), err: fmt.Errorf("start: %w", err)}
 	}
 	s.mu.Lock()
 	s.run = run
@@ -261,17 +322,18 @@ func (s *supervisor) runOnce(ctx context.Context) (time.Duration, error) {
 	}
 	cancel(nil)
 	watching.Wait()
+	closing := time.Now()
 	run.Close()
 
 	s.mu.Lock()
 	s.decoder = run.Decoder()
 	s.run = nil
 	s.mu.Unlock()
-	var played time.Duration
+	res := runResult{lasted: time.Since(start), teardown: time.Since(closing), err: err}
 	if t := playingSince.Load(); t != 0 {
-		played = time.Since(time.Unix(0, t))
+		res.played = closing.Sub(time.Unix(0, t))
 	}
-	return played, err
+	return res
 }
 
 // errNoVideo is the watchdog's verdict: the source may still be connected, but no picture
