@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/pigweight/pigweight/signaling/admission"
 )
 
 // Config tunes the WebSocket sessions. The zero value is usable: every zero field takes its
@@ -37,6 +39,16 @@ type Config struct {
 	// webrtc.ice_servers); called per offer, so that minted TURN credentials are fresh. Nil:
 	// none.
 	ICEServers func() []webrtc.ICEServer
+	// Admission bounds the viewers of every socket together and of each client address
+	// (webrtc.max_viewers, webrtc.max_viewers_per_address); the WHEP handler shares it, so
+	// that both kinds of viewer count against the same caps. A join over a cap gets an error
+	// message and the socket stays open. Nil: no bound but MaxViewersPerSocket.
+	Admission *admission.Gate
+	// ConnectTimeout is how long a viewer's peer connection may take to connect after its
+	// join. One not connected by then (a client that never answered its offer, or whose ICE
+	// never succeeded) is closed, its seat given back, and the client gets an error message
+	// naming it. Default 15 s.
+	ConnectTimeout time.Duration
 }
 
 // Defaults.
@@ -47,6 +59,7 @@ const (
 	DefaultWriteWait           = 5 * time.Second
 	DefaultMaxViewersPerSocket = 16
 	DefaultMaxQueuedMessages   = 256
+	DefaultConnectTimeout      = 15 * time.Second
 )
 
 // WithDefaults returns c with each zero (or negative) field set to its default.
@@ -68,6 +81,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxQueuedMessages <= 0 {
 		c.MaxQueuedMessages = DefaultMaxQueuedMessages
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
 	}
 	return c
 }

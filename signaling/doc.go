@@ -15,6 +15,12 @@
 // error {error, id?, stream?} and the socket stays up; a protocol violation (a binary frame, a
 // message over the size limit) closes it with the matching close code (1003, 1009).
 //
+// Viewers are bounded across sockets (Config.Admission: in all, and per client address): a
+// join over a cap gets error {stream, error} naming the cap and the setting that raises it. A
+// viewer whose peer connection has not connected within Config.ConnectTimeout is closed and the
+// client gets error {id, stream, "not connected within 15s"}; one that ends by itself (its
+// connection failed or closed, its stream stopped) gets error {id, stream, "viewer ended: ..."}.
+//
 // The server never sends a candidate of a viewer before that viewer's offer: Pion gathers on
 // its own goroutines, so candidates can arrive before Join has returned the offer; they wait
 // in the session until the offer has been queued.

@@ -57,7 +57,8 @@ func fakeOffer(stream string) string {
 	return "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=" + stream + "\r\nt=0 0\r\n"
 }
 
-func (f *fakeViewers) Join(stream string, onCandidate func(*webrtc.ICECandidateInit)) (Viewer, string, error) {
+func (f *fakeViewers) Join(stream string, events ViewerEvents) (Viewer, string, error) {
+	onCandidate := events.Candidate
 	switch {
 	case stream == "broken":
 		return nil, "", errors.New("fake: encoder unavailable")
@@ -90,7 +91,7 @@ func (f *fakeViewers) Join(stream string, onCandidate func(*webrtc.ICECandidateI
 	default:
 		return nil, "", fmt.Errorf("fake: stream %q: %w", stream, ErrUnknownStream)
 	}
-	v := &fakeViewer{stream: stream, closed: make(chan struct{})}
+	v := &fakeViewer{stream: stream, events: events, closed: make(chan struct{})}
 	f.mu.Lock()
 	f.joined = append(f.joined, v)
 	f.mu.Unlock()
@@ -122,6 +123,7 @@ func (f *fakeViewers) viewer(t *testing.T, i int) *fakeViewer {
 
 type fakeViewer struct {
 	stream     string
+	events     ViewerEvents // what the session gave Join: a test plays the peer connection's reports with it
 	mu         sync.Mutex
 	answers    []string
 	candidates []webrtc.ICECandidateInit

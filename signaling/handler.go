@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/pigweight/pigweight/signaling/admission"
 )
 
 // Handler serves GET /ws: it upgrades each request to a WebSocket and runs a session on it
@@ -31,7 +33,8 @@ type Handler struct {
 
 // NewHandler returns a handler that creates viewers through v. Zero fields of cfg take their
 // defaults; a ping interval not shorter than the pong wait is halved from the pong wait, with a
-// warning (Config.Validate reports it earlier). A nil log discards.
+// warning (Config.Validate reports it earlier); a nil Admission gets a gate of its own without
+// caps, which still counts. A nil log discards.
 func NewHandler(v Viewers, cfg Config, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -43,6 +46,9 @@ func NewHandler(v Viewers, cfg Config, log *slog.Logger) *Handler {
 		log.Warn("ping interval adjusted; set it below the pong wait", "err", err, "ping_interval", cfg.PingInterval)
 	}
 	cfg = cfg.WithDefaults()
+	if cfg.Admission == nil {
+		cfg.Admission = admission.New(admission.Limits{}, log)
+	}
 	h := &Handler{
 		viewers:  v,
 		cfg:      cfg,
@@ -65,8 +71,8 @@ func NewHandler(v Viewers, cfg Config, log *slog.Logger) *Handler {
 	return h
 }
 
-// ServeHTTP upgrades the request and runs the socket's session: this goroutine is the socket's
-// reader, and the session starts one writer beside it.
+// ServeHTTP upgrades the request and runs the socket's session: this goroutine is the
+// session's owner, and the session starts one reader and one writer beside it.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	if h.closed {
@@ -95,7 +101,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Close closes every socket (close code 1001) and waits until their sessions have ended and
-// closed their viewers. Requests after Close get 503.
+// closed their viewers, which have given their seats back. Requests after Close get 503.
 func (h *Handler) Close() {
 	h.mu.Lock()
 	h.closed = true
@@ -113,7 +119,7 @@ func (h *Handler) register(conn *websocket.Conn, r *http.Request) *session {
 		return nil
 	}
 	h.lastID++
-	s := newSession(h, conn, h.log.With("session", h.lastID, "remote", r.RemoteAddr))
+	s := newSession(h, conn, admission.Address(r), h.log.With("session", h.lastID, "remote", r.RemoteAddr))
 	h.sessions[s] = struct{}{}
 	return s
 }

@@ -26,7 +26,7 @@ type PeerViewers struct {
 }
 
 // Join implements Viewers.
-func (pv *PeerViewers) Join(stream string, onCandidate func(*webrtc.ICECandidateInit)) (Viewer, string, error) {
+func (pv *PeerViewers) Join(stream string, events ViewerEvents) (Viewer, string, error) {
 	hub, ok := pv.Hubs.Hub(stream)
 	if !ok {
 		return nil, "", fmt.Errorf("%w: %q", ErrUnknownStream, stream)
@@ -49,21 +49,44 @@ func (pv *PeerViewers) Join(stream string, onCandidate func(*webrtc.ICECandidate
 		return nil, "", err
 	}
 	v.SetDetectionsChannel(dc)
-	pv2 := &peerViewer{pc: pc, hub: hub, viewer: v}
+	pv2 := &peerViewer{pc: pc, hub: hub, viewer: v, watched: make(chan struct{})}
+	ended := func() {
+		if events.Ended != nil {
+			events.Ended()
+		}
+	}
+	// The fan-out viewer ends by itself when its stream stops or its peer connection closes
+	// (the browser closed it): the session must hear of it to give the seat back at once,
+	// not when the socket ends. The goroutine ends with the viewer, at the latest in Close.
+	go func() {
+		defer close(pv2.watched)
+		<-v.Done()
+		ended()
+	}()
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if events.Candidate == nil {
+			return
+		}
 		if c == nil {
-			onCandidate(nil)
+			events.Candidate(nil)
 			return
 		}
 		init := c.ToJSON()
-		onCandidate(&init)
+		events.Candidate(&init)
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
 			v.Connected()
+			if events.Connected != nil {
+				events.Connected()
+			}
 		case webrtc.PeerConnectionStateFailed:
+			// Free the connection's sockets now; the session's Close then finds it done.
 			pv2.Close()
+			ended()
+		case webrtc.PeerConnectionStateClosed:
+			ended()
 		}
 	})
 	offer, err := pc.CreateOffer(nil)
@@ -83,6 +106,8 @@ type peerViewer struct {
 	hub    *fanout.Hub
 	viewer *fanout.Viewer
 	once   sync.Once
+	// watched is closed when the goroutine that watches the fan-out viewer's end has returned.
+	watched chan struct{}
 }
 
 func (p *peerViewer) Answer(sdp string) error {
@@ -93,13 +118,14 @@ func (p *peerViewer) AddCandidate(c webrtc.ICECandidateInit) error {
 	return p.pc.AddICECandidate(c)
 }
 
-// Close leaves the hub and closes the connection; the socket's end and a failed connection
-// may both call it.
+// Close leaves the hub and closes the connection; the session and a failed connection may
+// both call it. It returns once the viewer's goroutines have.
 func (p *peerViewer) Close() error {
 	var err error
 	p.once.Do(func() {
 		p.hub.Leave(p.viewer)
 		err = p.pc.Close()
 	})
+	<-p.watched // Leave has ended the viewer, so the watcher is on its way out
 	return err
 }

@@ -12,16 +12,22 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/pigweight/pigweight/signaling/admission"
 )
 
-// session is one socket: the goroutine that runs run is its only reader, writeLoop its only
-// writer (gorilla allows one of each at a time; Close and WriteControl may be called from
-// anywhere).
+// session is one socket: readLoop is its only reader, writeLoop its only writer (gorilla
+// allows one of each at a time; Close and WriteControl may be called from anywhere), and the
+// goroutine that runs run is its owner: it handles what the reader hands it and what the
+// viewers' callbacks and connect deadlines post, one at a time, so that the viewers map needs
+// no lock. The reader is apart from the owner so that the owner can act on a viewer's event
+// while the client sends nothing.
 type session struct {
 	h    *Handler
 	cfg  Config
 	conn *websocket.Conn
 	log  *slog.Logger
+	addr string // the client's address, that its viewers count against (admission.Address)
 
 	out        chan Message  // to the writer; bounded, never closed
 	stopped    chan struct{} // closed by stop: the writer sends the close frame and closes the socket
@@ -30,34 +36,60 @@ type session struct {
 	closeText  string
 	writerDone chan struct{}
 
-	// Reader only.
+	// Owner only.
 	viewers map[string]*viewer
 	lastID  int
 
-	// mu guards what the ICE candidate callbacks share with the reader: closing and, in each
-	// viewer, offerSent, closed and pending. Nothing calls into a Viewer while holding it, so a
-	// Viewer whose Close waits for its callbacks cannot deadlock.
+	// mu guards what the viewers' callbacks and deadlines share with the owner: closing,
+	// events and, in each viewer, offerSent, closed, connected and pending. Nothing calls into
+	// a Viewer while holding it, so a Viewer whose Close waits for its callbacks cannot
+	// deadlock.
 	mu      sync.Mutex
 	closing bool // nothing more is queued for the client
+	// events wait for the owner, which wake tells (capacity 1: one signal covers them all).
+	// Each open viewer posts a few at most, and a closed one none, so they stay few.
+	events []viewerEvent
+	wake   chan struct{}
 }
+
+// viewerEvent is something that happened to a viewer off the owner goroutine.
+type viewerEvent struct {
+	vw   *viewer
+	kind eventKind
+}
+
+type eventKind int
+
+const (
+	// eventDeadline: the connect timeout has passed since the join.
+	eventDeadline eventKind = iota
+	// eventEnded: the viewer ended by itself (ViewerEvents.Ended).
+	eventEnded
+)
 
 // viewer is one entry of a session's viewers.
 type viewer struct {
 	id, stream string
-	v          Viewer // set by the reader once Join has returned
+	v          Viewer // set by the owner once Join has returned
+	seat       *admission.Seat
+	deadline   *time.Timer // posts eventDeadline; stopped when the viewer closes
+	reaped     bool        // owner only: closed for not connecting in time
 
 	// Guarded by session.mu.
 	offerSent bool      // the offer is queued; candidates may follow it
 	closed    bool      // Join failed, or the viewer has left
+	connected bool      // its peer connection has connected (once is enough)
 	pending   []Message // candidates that came before the offer was queued
 }
 
-func newSession(h *Handler, conn *websocket.Conn, log *slog.Logger) *session {
+func newSession(h *Handler, conn *websocket.Conn, addr string, log *slog.Logger) *session {
 	return &session{
 		h:          h,
 		cfg:        h.cfg,
 		conn:       conn,
 		log:        log,
+		addr:       addr,
+		wake:       make(chan struct{}, 1),
 		out:        make(chan Message, h.cfg.MaxQueuedMessages),
 		stopped:    make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -65,12 +97,26 @@ func newSession(h *Handler, conn *websocket.Conn, log *slog.Logger) *session {
 	}
 }
 
-// run reads and handles messages until the socket ends, then closes the session's viewers. It
-// returns once the writer has returned too.
+// run handles the client's messages and the viewers' events until the socket ends, then
+// closes the session's viewers. It returns once the reader and the writer have returned too.
 func (s *session) run() {
 	s.log.Info("socket opened")
 	go s.writeLoop()
-	reason := s.readLoop()
+	messages := make(chan []byte)
+	readerDone := make(chan string, 1)
+	go func() { readerDone <- s.readLoop(messages) }()
+	var reason string
+loop:
+	for {
+		select {
+		case data := <-messages:
+			s.handle(data)
+		case <-s.wake:
+			s.handleEvents()
+		case reason = <-readerDone:
+			break loop
+		}
+	}
 	s.stop(0, "")
 	<-s.writerDone
 
@@ -94,8 +140,8 @@ func (s *session) stop(code int, text string) {
 }
 
 // readLoop reads until the socket fails, the session is stopped or the client breaks the
-// protocol; it returns why it ended, for the log.
-func (s *session) readLoop() string {
+// protocol, handing each message to the owner; it returns why it ended, for the log.
+func (s *session) readLoop(messages chan<- []byte) string {
 	s.conn.SetReadLimit(s.cfg.MaxMessageBytes)
 	alive := func() error { return s.conn.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) }
 	_ = alive()
@@ -114,8 +160,13 @@ func (s *session) readLoop() string {
 			s.stop(websocket.CloseUnsupportedData, "only JSON text messages are accepted")
 			return "client sent a binary message"
 		}
-		s.handle(data)
-		// A message is a sign of life too; and the time a Join took is not the peer's silence.
+		select {
+		case messages <- data:
+		case <-s.stopped:
+			return "ended by the server"
+		}
+		// A message is a sign of life too; and the time the owner took (a Join) is not the
+		// peer's silence.
 		_ = alive()
 	}
 }
@@ -219,19 +270,30 @@ func (s *session) handle(data []byte) {
 }
 
 // join creates a viewer of stream and queues its offer, then the candidates that came first.
+// The viewer takes a seat first, before its peer connection takes any socket, and has
+// ConnectTimeout from now to connect.
 func (s *session) join(stream string) {
 	if len(s.viewers) >= s.cfg.MaxViewersPerSocket {
 		s.sendError(Message{Stream: stream,
 			Error: "too many viewers on this socket (at most " + strconv.Itoa(s.cfg.MaxViewersPerSocket) + ")"})
 		return
 	}
-	s.lastID++
-	vw := &viewer{id: "v" + strconv.Itoa(s.lastID), stream: stream}
-	v, offer, err := s.h.viewers.Join(stream, s.candidateSink(vw))
+	seat, err := s.cfg.Admission.Admit(s.addr)
 	if err != nil {
+		// The gate logs refusals, spaced out.
+		s.sendError(Message{Stream: stream, Error: err.Error()})
+		return
+	}
+	s.lastID++
+	vw := &viewer{id: "v" + strconv.Itoa(s.lastID), stream: stream, seat: seat}
+	vw.deadline = time.AfterFunc(s.cfg.ConnectTimeout, func() { s.post(vw, eventDeadline) })
+	v, offer, err := s.h.viewers.Join(stream, s.viewerEvents(vw))
+	if err != nil {
+		vw.deadline.Stop()
 		s.mu.Lock()
 		vw.closed, vw.pending = true, nil
 		s.mu.Unlock()
+		seat.Release()
 		if errors.Is(err, ErrUnknownStream) {
 			s.log.Info("join of an unknown stream", "stream", stream)
 			s.sendError(Message{Stream: stream, Error: ErrUnknownStream.Error()})
@@ -256,6 +318,71 @@ func (s *session) join(stream string) {
 	vw.pending, vw.offerSent = nil, true
 	s.mu.Unlock()
 	s.log.Info("viewer joined", "viewer", vw.id, "stream", stream)
+}
+
+// viewerEvents returns the callbacks through which vw reports. None blocks.
+func (s *session) viewerEvents(vw *viewer) ViewerEvents {
+	return ViewerEvents{
+		Candidate: s.candidateSink(vw),
+		Connected: func() {
+			s.mu.Lock()
+			vw.connected = true
+			s.mu.Unlock()
+			vw.seat.Connected()
+		},
+		Ended: func() { s.post(vw, eventEnded) },
+	}
+}
+
+// post hands an event of vw to the owner; events of a closed viewer, or after the session
+// has ended, are dropped. It never blocks.
+func (s *session) post(vw *viewer, kind eventKind) {
+	s.mu.Lock()
+	if s.closing || vw.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.events = append(s.events, viewerEvent{vw: vw, kind: kind})
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default: // a wake-up is pending already; it takes this event too
+	}
+}
+
+// handleEvents acts on the events posted since the last call: it closes viewers that have not
+// connected within ConnectTimeout and viewers that ended by themselves, and tells the client.
+func (s *session) handleEvents() {
+	s.mu.Lock()
+	events := s.events
+	s.events = nil
+	s.mu.Unlock()
+	for _, ev := range events {
+		vw := ev.vw
+		if s.viewers[vw.id] != vw {
+			continue // left, or closed by an earlier event
+		}
+		switch ev.kind {
+		case eventDeadline:
+			s.mu.Lock()
+			connected := vw.connected
+			s.mu.Unlock()
+			if connected {
+				continue
+			}
+			delete(s.viewers, vw.id)
+			vw.reaped = true
+			s.closeViewer(vw)
+			s.log.Info("viewer closed: not connected in time", "viewer", vw.id, "stream", vw.stream,
+				"connect_timeout", s.cfg.ConnectTimeout)
+			s.sendError(Message{ID: vw.id, Stream: vw.stream, Error: "not connected within " + s.cfg.ConnectTimeout.String()})
+		case eventEnded:
+			delete(s.viewers, vw.id)
+			s.closeViewer(vw)
+			s.log.Info("viewer ended: its connection failed or closed, or its stream stopped", "viewer", vw.id, "stream", vw.stream)
+			s.sendError(Message{ID: vw.id, Stream: vw.stream, Error: "viewer ended: its connection failed or closed, or the stream stopped"})
+		}
+	}
 }
 
 // candidateSink returns the callback through which vw's server candidates reach the client:
@@ -291,13 +418,20 @@ func (s *session) lookup(id string) *viewer {
 	return vw
 }
 
-// closeViewer marks vw closed, so that its late candidates are dropped, and closes it.
+// closeViewer marks vw closed, so that its late candidates and events are dropped, closes it
+// and then gives its seat back: every way a viewer ends goes through here, once.
 func (s *session) closeViewer(vw *viewer) {
+	vw.deadline.Stop()
 	s.mu.Lock()
 	vw.closed, vw.pending = true, nil
 	s.mu.Unlock()
 	if err := vw.v.Close(); err != nil {
 		s.log.Warn("closing viewer failed", "viewer", vw.id, "stream", vw.stream, "err", err)
+	}
+	if vw.reaped {
+		vw.seat.Reap()
+	} else {
+		vw.seat.Release()
 	}
 }
 

@@ -3,16 +3,28 @@ package signaling
 import "github.com/pion/webrtc/v4"
 
 // Viewers is what the signalling sessions need from the WebRTC side: the wiring adapts the
-// fan-out and peer packages to it. Its methods are called from the socket's reader goroutine
+// fan-out and peer packages to it. Its methods are called from the socket's owner goroutine
 // and may block for as long as creating a peer connection takes.
 type Viewers interface {
 	// Join creates a viewer of stream and returns it with the server's offer SDP. A stream that
-	// does not exist yields an error wrapping ErrUnknownStream.
-	//
-	// onCandidate receives the server's ICE candidates, nil marking the end of gathering. It may
-	// be called from any goroutine, before Join has returned, and after the viewer has closed;
-	// it never blocks.
-	Join(stream string, onCandidate func(*webrtc.ICECandidateInit)) (Viewer, string, error)
+	// does not exist yields an error wrapping ErrUnknownStream. The viewer reports through
+	// events from then on.
+	Join(stream string, events ViewerEvents) (Viewer, string, error)
+}
+
+// ViewerEvents is how a viewer reports to its session. Each func may be called from any
+// goroutine, before Join has returned and after the viewer has closed, and more than once;
+// none blocks. A nil func is not called.
+type ViewerEvents struct {
+	// Candidate receives the server's ICE candidates, nil marking the end of gathering.
+	Candidate func(*webrtc.ICECandidateInit)
+	// Connected says that the viewer's peer connection is connected: the connect deadline no
+	// longer applies to it.
+	Connected func()
+	// Ended says that the viewer ended by itself (its peer connection failed or closed, its
+	// stream stopped): the session then closes it, which gives its seat back, and tells the
+	// client.
+	Ended func()
 }
 
 // Viewer is one browser's view of one stream.
@@ -22,6 +34,7 @@ type Viewer interface {
 	// AddCandidate adds one of the browser's ICE candidates; an empty c.Candidate marks the end
 	// of the browser's gathering.
 	AddCandidate(c webrtc.ICECandidateInit) error
-	// Close ends the viewer and releases what it holds. It is called once.
+	// Close ends the viewer and releases what it holds. The session calls it once; the viewer
+	// may have ended by itself before.
 	Close() error
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -13,10 +14,12 @@ import (
 	"github.com/pigweight/pigweight/pipelines"
 	"github.com/pigweight/pigweight/pipelines/spec"
 	"github.com/pigweight/pigweight/signaling"
+	"github.com/pigweight/pigweight/signaling/admission"
 	"github.com/pigweight/pigweight/signaling/fanout"
 	"github.com/pigweight/pigweight/signaling/peer"
 	"github.com/pigweight/pigweight/signaling/whep"
 	"github.com/pigweight/pigweight/web"
+	"github.com/pigweight/pigweight/web/api"
 )
 
 // viewerRoutes wires browser viewers: /ws (WebSocket signalling) and /whep/ (WHEP), both on
@@ -26,7 +29,9 @@ type viewerRoutes struct {
 	ws     *signaling.Handler
 	whep   *whep.Handler
 	hubs   *fanout.Hubs
-	once   sync.Once
+	// admission holds the seats of WebSocket viewers and WHEP sessions together.
+	admission *admission.Gate
+	once      sync.Once
 	// adapting runs the hubs' bitrate adaptation until close.
 	stopAdapting context.CancelFunc
 	adapting     chan struct{}
@@ -36,21 +41,37 @@ type viewerRoutes struct {
 // about once a second from a browser.
 const adaptEvery = time.Second
 
-// newViewerRoutes serves viewers of manager's pipelines with the ICE settings of cfg.
+// newViewerRoutes serves viewers of manager's pipelines with the ICE settings of cfg, within
+// its caps on viewers (derived from the open-file limit where the configuration leaves them
+// at 0) and its connect timeout.
 func newViewerRoutes(manager *pipelines.Manager, cfg spec.WebRTC, log *slog.Logger) (*viewerRoutes, error) {
 	pcfg := peerConfig(cfg)
-	api, err := peer.NewAPI(pcfg)
+	pionAPI, err := peer.NewAPI(pcfg)
 	if err != nil {
 		return nil, err
 	}
+	fdLimit := openFileLimit(log)
+	total, perAddress := cfg.ViewerLimits(fdLimit)
+	gate := admission.New(admission.Limits{Max: total, MaxPerAddress: perAddress}, log)
+	connect := cfg.ConnectTimeout.D()
+	if connect <= 0 {
+		connect = spec.DefaultConnectTimeout
+	}
+	log.Info("viewer limits", "max_viewers", total, "max_viewers_per_address", perAddress,
+		"connect_timeout", connect, "open_file_limit", fdLimit)
 	hubs := fanout.NewHubs(manager, log)
-	ws := signaling.NewHandler(&signaling.PeerViewers{API: api, Configuration: pcfg.Configuration, Hubs: hubs},
-		signaling.Config{ICEServers: func() []webrtc.ICEServer { return pcfg.Configuration().ICEServers }}, log)
-	wh := whep.NewHandler(api, hubs, log, whep.WithConfiguration(pcfg.Configuration))
+	ws := signaling.NewHandler(&signaling.PeerViewers{API: pionAPI, Configuration: pcfg.Configuration, Hubs: hubs},
+		signaling.Config{
+			ICEServers:     func() []webrtc.ICEServer { return pcfg.Configuration().ICEServers },
+			Admission:      gate,
+			ConnectTimeout: connect,
+		}, log)
+	wh := whep.NewHandler(pionAPI, hubs, log, whep.WithConfiguration(pcfg.Configuration),
+		whep.WithAdmission(gate), whep.WithTimeouts(0, connect))
 	ctx, cancel := context.WithCancel(context.Background())
 	v := &viewerRoutes{
 		routes: []web.Route{{Pattern: "/ws", Handler: ws}, {Pattern: whep.Prefix, Handler: wh}},
-		ws:     ws, whep: wh, hubs: hubs,
+		ws:     ws, whep: wh, hubs: hubs, admission: gate,
 		stopAdapting: cancel, adapting: make(chan struct{}),
 	}
 	go func() {
@@ -58,6 +79,30 @@ func newViewerRoutes(manager *pipelines.Manager, cfg spec.WebRTC, log *slog.Logg
 		hubs.AdaptBitrates(ctx, manager, adaptEvery)
 	}()
 	return v, nil
+}
+
+// openFileLimit is the process's soft RLIMIT_NOFILE, which the default caps on viewers are
+// derived from. Go raises the soft limit to the hard one at start-up, so this is in effect
+// the hard limit (ulimit -Hn, systemd's LimitNOFILE). If it cannot be read, 1024 (the usual
+// default) is assumed.
+func openFileLimit(log *slog.Logger) uint64 {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		log.Warn("cannot read the open-file limit; viewer caps assume 1024; set webrtc.max_viewers", "err", err)
+		return 1024
+	}
+	return rl.Cur
+}
+
+// counts reports the viewers against their caps, for GET /api/v1/system.
+func (v *viewerRoutes) counts() api.ViewerCounts {
+	st := v.admission.Stats()
+	return api.ViewerCounts{
+		Now: st.Now, Connecting: st.Connecting,
+		Max: st.Max, MaxPerAddress: st.MaxPerAddress,
+		Refused: api.ViewersRefused{Global: st.RefusedServer, PerAddress: st.RefusedAddress},
+		Reaped:  st.Reaped,
+	}
 }
 
 // close ends every viewer and hub; safe to call twice.

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/pigweight/pigweight/pipelines/pipelinestest"
 	"github.com/pigweight/pigweight/signaling/fanout/fanouttest"
 )
@@ -124,8 +126,8 @@ func TestEncodingForViewersDoesNotWaitForInference(t *testing.T) {
 		t.Fatalf("pigweight model bench: exit %d", code)
 	}
 	// One run at a time on one thread: ~100 ms a frame here, a third of the camera's rate.
-	cfg := fmt.Sprintf("models:\n  - name: slow\n    path: %s\n    format: yolo\n    classes: [pig]\n    max_batch: 1\n    workers: 1\n    threads: 1\n"+
-		"pipelines:\n  - name: hevc\n    source: {type: file, uri: %q, loop: true}\n    inference: {enabled: true, model: slow}\n    outputs: [{type: webrtc}]\n", model, clip)
+	cfg := fmt.Sprintf("server: {media_dirs: [%q]}\nmodels:\n  - name: slow\n    path: %s\n    format: yolo\n    classes: [pig]\n    max_batch: 1\n    workers: 1\n    threads: 1\n"+
+		"pipelines:\n  - name: hevc\n    source: {type: file, uri: %q, loop: true}\n    inference: {enabled: true, model: slow}\n    outputs: [{type: webrtc}]\n", filepath.Dir(clip), model, clip)
 	srv := startServerWithConfig(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -163,6 +165,104 @@ func TestEncodingForViewersDoesNotWaitForInference(t *testing.T) {
 	// decoded ahead of the model ends after its first analyses.
 	if analysedPerS < 3 {
 		t.Errorf("the model analysed %.1f frames/s, not the ~10 it can", analysedPerS)
+	}
+	srv.stop(t)
+}
+
+// The configuration's caps and connect deadline reach WHEP and WebSocket viewers alike, and
+// GET /api/v1/system counts them: with max_viewers 1, one WHEP session that never connects
+// holds the only seat, so the next WHEP offer gets 503 and a WebSocket join an error naming
+// the setting, until the deadline reaps the session.
+func TestWHEPAndWebSocketViewersShareTheConfiguredCaps(t *testing.T) {
+	srv := startServerWithConfig(t, "webrtc:\n  max_viewers: 1\n  connect_timeout: 1s\npipelines:\n  - name: pen\n    source: {type: synthetic}\n")
+	api, err := fanouttest.NewAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := fanouttest.NewClient(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	offer, err := client.Offer(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A player that offers and goes: its session never connects.
+	client.Close()
+	post := func() (*http.Response, string) {
+		resp, err := http.Post(srv.base+"/whep/pen", "application/sdp", strings.NewReader(offer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(body)
+	}
+	for { // until the pipeline runs
+		resp, body := post()
+		if resp.StatusCode == http.StatusCreated {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("WHEP POST: %d %s\n%s", resp.StatusCode, body, srv.logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	resp, body := post()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") != "1" || !strings.Contains(body, "webrtc.max_viewers ") {
+		t.Errorf("second POST: %d, Retry-After %q, %.200q; want 503, 1 and the setting", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.base, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if err := ws.WriteJSON(map[string]string{"type": "join", "stream": "pen"}); err != nil {
+		t.Fatal(err)
+	}
+	var refusal struct{ Type, Stream, Error string }
+	_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if err := ws.ReadJSON(&refusal); err != nil {
+		t.Fatal(err)
+	}
+	if refusal.Type != "error" || refusal.Stream != "pen" || !strings.Contains(refusal.Error, "webrtc.max_viewers ") {
+		t.Errorf("join over the cap: %+v, want an error naming webrtc.max_viewers", refusal)
+	}
+
+	type counts struct {
+		Now, Connecting, Max int
+		MaxPerAddress        int `json:"max_per_address"`
+		Refused              struct {
+			Global     uint64
+			PerAddress uint64 `json:"per_address"`
+		}
+		Reaped uint64
+	}
+	var sys struct{ Viewers counts }
+	if code := srv.getJSON(t, "/api/v1/system", &sys); code != http.StatusOK {
+		t.Fatalf("GET /api/v1/system: %d", code)
+	}
+	if v := sys.Viewers; v.Max != 1 || v.MaxPerAddress != 1 || v.Refused.Global != 2 || v.Refused.PerAddress != 0 || (v.Now != 1 && v.Reaped != 1) {
+		t.Errorf("system viewers %+v, want max 1, 1 per address, 2 refused and the session held or reaped", v)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if code := srv.getJSON(t, "/api/v1/system", &sys); code != http.StatusOK {
+			t.Fatalf("GET /api/v1/system: %d", code)
+		}
+		if sys.Viewers.Now == 0 && sys.Viewers.Reaped == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the unconnected session was not reaped: %+v\n%s", sys.Viewers, srv.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if resp, body := post(); resp.StatusCode != http.StatusCreated {
+		t.Errorf("POST after the reap: %d %s", resp.StatusCode, body)
 	}
 	srv.stop(t)
 }

@@ -23,10 +23,14 @@
 //
 // Errors: 404 unknown stream or session, 405 other methods, 413 offer over 64 KiB, 415 not
 // application/sdp, 400 an offer that does not parse, cannot be applied or has no H.264 video
-// to receive, 503 after Close.
+// to receive, 503 after Close. With an admission gate (WithAdmission), an offer over its cap
+// on all viewers gets 503 and over its cap per client address 429, both with Retry-After and
+// a body naming the cap and the setting that raises it.
 //
-// A session ends on DELETE, when its peer connection fails or closes, when it has not
-// connected within the connect timeout (30 s), when its stream's hub stops, or on Close.
+// A session takes a seat of the gate before its peer connection is made and gives it back
+// when it ends: on DELETE, when its peer connection fails or closes, when it has not
+// connected within the connect timeout (15 s; counted as reaped), when its stream's hub
+// stops, or on Close.
 package whep
 
 import (
@@ -39,12 +43,14 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/pigweight/pigweight/signaling/admission"
 	"github.com/pigweight/pigweight/signaling/fanout"
 )
 
@@ -71,12 +77,24 @@ func WithConfiguration(c func() webrtc.Configuration) Option {
 }
 
 // WithTimeouts sets how long the answer waits for ICE gathering (default 5 s; then it goes out
-// with the candidates found) and how long a session may take to connect (default 30 s).
+// with the candidates found) and how long a session may take to connect (default 15 s; the
+// configuration's webrtc.connect_timeout). A zero or negative duration keeps its default.
 func WithTimeouts(gather, connect time.Duration) Option {
 	return func(h *Handler) {
-		h.gatherTimeout = gather
-		h.connectTimeout = connect
+		if gather > 0 {
+			h.gatherTimeout = gather
+		}
+		if connect > 0 {
+			h.connectTimeout = connect
+		}
 	}
+}
+
+// WithAdmission makes every session take a seat of g, usually the gate the WebSocket viewers
+// share, so that both kinds of viewer count against the same caps. Without it the handler
+// has a gate of its own without caps, which still counts.
+func WithAdmission(g *admission.Gate) Option {
+	return func(h *Handler) { h.admission = g }
 }
 
 // Handler serves WHEP. Make it with NewHandler; Close ends every session.
@@ -87,6 +105,7 @@ type Handler struct {
 	config         func() webrtc.Configuration
 	gatherTimeout  time.Duration
 	connectTimeout time.Duration
+	admission      *admission.Gate
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -105,11 +124,14 @@ func NewHandler(api *webrtc.API, streams Streams, log *slog.Logger, opts ...Opti
 		streams:        streams,
 		log:            log.With("component", "whep"),
 		gatherTimeout:  5 * time.Second,
-		connectTimeout: 30 * time.Second,
+		connectTimeout: 15 * time.Second,
 		sessions:       make(map[string]*session),
 	}
 	for _, o := range opts {
 		o(h)
+	}
+	if h.admission == nil {
+		h.admission = admission.New(admission.Limits{}, log)
 	}
 	return h
 }
@@ -215,8 +237,21 @@ func (h *Handler) offer(w http.ResponseWriter, r *http.Request, stream string) {
 		return
 	}
 
+	// The seat comes before the peer connection: refusing must cost no socket.
+	seat, err := h.admission.Admit(admission.Address(r))
+	if err != nil {
+		// A seat frees when a viewer leaves or, at the latest, when an unconnected one is
+		// reaped: the connect timeout is the wait worth suggesting.
+		w.Header().Set("Retry-After", strconv.Itoa(int((h.connectTimeout+time.Second-1)/time.Second)))
+		status := http.StatusServiceUnavailable
+		if errors.Is(err, admission.ErrAddressFull) {
+			status = http.StatusTooManyRequests
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
 	config := h.configuration()
-	s, answer, err := h.open(r.Context(), hub, offer, config)
+	s, answer, err := h.open(r.Context(), hub, offer, config, seat)
 	switch {
 	case errors.Is(err, errClosed):
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
@@ -274,6 +309,7 @@ type session struct {
 	hub       *fanout.Hub
 	pc        *webrtc.PeerConnection
 	viewer    *fanout.Viewer
+	seat      *admission.Seat
 	started   time.Time
 	ctx       context.Context // done: tear the session down
 	end       context.CancelCauseFunc
@@ -291,15 +327,18 @@ func (h *Handler) configuration() webrtc.Configuration {
 }
 
 // open creates the session's peer connection and viewer, applies the offer and returns the
-// answer with every candidate gathered. On success the session is registered and watched.
-func (h *Handler) open(ctx context.Context, hub *fanout.Hub, offer webrtc.SessionDescription, config webrtc.Configuration) (*session, string, error) {
+// answer with every candidate gathered. On success the session is registered and watched, and
+// holds seat until it ends; on failure seat is given back.
+func (h *Handler) open(ctx context.Context, hub *fanout.Hub, offer webrtc.SessionDescription, config webrtc.Configuration, seat *admission.Seat) (*session, string, error) {
 	pc, err := h.api.NewPeerConnection(config)
 	if err != nil {
+		seat.Release()
 		return nil, "", fmt.Errorf("peer connection: %w", err)
 	}
 	viewer, err := hub.Join(pc)
 	if err != nil {
 		_ = pc.Close()
+		seat.Release()
 		return nil, "", err
 	}
 	sctx, end := context.WithCancelCause(context.Background())
@@ -309,6 +348,7 @@ func (h *Handler) open(ctx context.Context, hub *fanout.Hub, offer webrtc.Sessio
 		hub:       hub,
 		pc:        pc,
 		viewer:    viewer,
+		seat:      seat,
 		started:   time.Now(),
 		ctx:       sctx,
 		end:       end,
@@ -319,12 +359,14 @@ func (h *Handler) open(ctx context.Context, hub *fanout.Hub, offer webrtc.Sessio
 		end(err)
 		hub.Leave(viewer)
 		_ = pc.Close()
+		seat.Release()
 		return nil, "", err
 	}
 	pc.OnConnectionStateChange(func(state webrtc.PeerConnectionState) {
 		switch state {
 		case webrtc.PeerConnectionStateConnected:
 			viewer.Connected()
+			seat.Connected()
 			s.connOnce.Do(func() { close(s.connected) })
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			s.end(errConnection)
@@ -392,6 +434,12 @@ func (h *Handler) watch(s *session) {
 	s.hub.Leave(s.viewer)
 	if err := s.pc.Close(); err != nil {
 		h.log.Debug("closing the peer connection", "session", s.id, "err", err)
+	}
+	// After the close: the seat stands for the connection's sockets.
+	if errors.Is(context.Cause(s.ctx), errConnectTimeout) {
+		s.seat.Reap()
+	} else {
+		s.seat.Release()
 	}
 	close(s.finished)
 	st := s.viewer.Stats()

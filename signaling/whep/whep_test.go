@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/pigweight/pigweight/pipelines/media"
+	"github.com/pigweight/pigweight/signaling/admission"
 	"github.com/pigweight/pigweight/signaling/fanout"
 	"github.com/pigweight/pigweight/signaling/fanout/fanouttest"
 	"github.com/pigweight/pigweight/signaling/peer"
@@ -292,15 +293,23 @@ func TestDeleteEndsSession(t *testing.T) {
 }
 
 func TestPlayerCloseEndsSession(t *testing.T) {
-	e := newEnv(t)
+	gate := admission.New(admission.Limits{Max: 1}, nil)
+	e := newEnv(t, WithAdmission(gate))
 	p := e.play(t)
 	p.next(t)
+	if st := gate.Stats(); st.Now != 1 || st.Connecting != 0 {
+		t.Errorf("gate %+v, want one connected seat", st)
+	}
 	if err := p.client.Close(); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the session to end", func() bool { return e.handler.Sessions() == 0 })
 	if n := len(e.hub.Stats().Viewers); n != 0 {
 		t.Errorf("%d viewers after the player left, want 0", n)
+	}
+	// A connected session that ends gives its seat back, and is not counted as reaped.
+	if st := gate.Stats(); st.Now != 0 || st.Reaped != 0 {
+		t.Errorf("gate %+v, want the seat back, none reaped", st)
 	}
 }
 
@@ -331,8 +340,10 @@ func TestCloseEndsSessions(t *testing.T) {
 }
 
 func TestConnectTimeout(t *testing.T) {
-	e := newEnv(t, WithTimeouts(5*time.Second, 200*time.Millisecond))
-	// An offer whose player never connects: the session is dropped after the timeout.
+	gate := admission.New(admission.Limits{Max: 1}, nil)
+	e := newEnv(t, WithTimeouts(5*time.Second, 200*time.Millisecond), WithAdmission(gate))
+	// An offer whose player never connects: the session is dropped after the timeout, as if
+	// DELETEd, and its seat is back.
 	resp := request(t, http.MethodPost, e.url("/whep/pen1"), "application/sdp", strings.NewReader(offerSDP(t, nil)))
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("POST: %s", resp.Status)
@@ -340,7 +351,118 @@ func TestConnectTimeout(t *testing.T) {
 	if n := e.handler.Sessions(); n != 1 {
 		t.Fatalf("%d sessions, want 1", n)
 	}
+	if st := gate.Stats(); st.Now != 1 || st.Connecting != 1 {
+		t.Errorf("gate %+v, want one seat, connecting", st)
+	}
 	eventually(t, "the unconnected session to end", func() bool { return e.handler.Sessions() == 0 })
+	if st := gate.Stats(); st.Now != 0 || st.Connecting != 0 || st.Reaped != 1 {
+		t.Errorf("gate %+v, want the seat back and one reaped", st)
+	}
+	if resp := request(t, http.MethodDelete, e.url(resp.Header.Get("Location")), "", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("DELETE of the reaped session: %s, want 404", resp.Status)
+	}
+	// The seat is free again.
+	if resp := request(t, http.MethodPost, e.url("/whep/pen1"), "application/sdp", strings.NewReader(offerSDP(t, nil))); resp.StatusCode != http.StatusCreated {
+		t.Errorf("POST after the reap: %s", resp.Status)
+	}
+}
+
+// postFrom POSTs an offer to /whep/pen1 from the local address ip (any of 127.0.0.0/8 reaches
+// the test server on Linux).
+func (e *env) postFrom(t *testing.T, ip, offer string) *http.Response {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).DialContext,
+	}}
+	t.Cleanup(client.CloseIdleConnections)
+	req, err := http.NewRequest(http.MethodPost, e.url("/whep/pen1"), strings.NewReader(offer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// Sessions are capped in all and per client address: the offer over a cap is refused before
+// any peer connection is made, with 503 or 429, Retry-After and the setting to raise; a
+// DELETE gives the seat back.
+func TestAdmissionCapsOffers(t *testing.T) {
+	tests := []struct {
+		name     string
+		limits   admission.Limits
+		holders  []string // the address of each session held
+		refused  string   // the address whose offer is refused
+		other    string   // an address that may still play; "" for none
+		status   int
+		setting  string
+		wantStat admission.Stats
+	}{
+		{"global cap", admission.Limits{Max: 2}, []string{"127.0.0.1", "127.0.0.2"}, "127.0.0.3", "",
+			http.StatusServiceUnavailable, "webrtc.max_viewers", admission.Stats{RefusedServer: 1}},
+		{"per-address cap", admission.Limits{Max: 10, MaxPerAddress: 2}, []string{"127.0.0.1", "127.0.0.1"}, "127.0.0.1", "127.0.0.2",
+			http.StatusTooManyRequests, "webrtc.max_viewers_per_address", admission.Stats{RefusedAddress: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gate := admission.New(tt.limits, nil)
+			e := newEnv(t, WithAdmission(gate), WithTimeouts(0, 30*time.Second))
+			var locations []string
+			for _, addr := range tt.holders {
+				resp := e.postFrom(t, addr, offerSDP(t, nil))
+				if resp.StatusCode != http.StatusCreated {
+					t.Fatalf("POST from %s: %s", addr, resp.Status)
+				}
+				locations = append(locations, resp.Header.Get("Location"))
+			}
+			resp := e.postFrom(t, tt.refused, offerSDP(t, nil))
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("POST over the cap: %s (%s), want %d", resp.Status, body, tt.status)
+			}
+			if !strings.Contains(string(body), tt.setting+" ") {
+				t.Errorf("body %q does not name %s", body, tt.setting)
+			}
+			if ra := resp.Header.Get("Retry-After"); ra != "30" {
+				t.Errorf("Retry-After %q, want 30 (the connect timeout)", ra)
+			}
+			if tt.other != "" {
+				if resp := e.postFrom(t, tt.other, offerSDP(t, nil)); resp.StatusCode != http.StatusCreated {
+					t.Errorf("POST from %s: %s", tt.other, resp.Status)
+				}
+			}
+			held := len(tt.holders)
+			if tt.other != "" {
+				held++
+			}
+			if n := e.handler.Sessions(); n != held {
+				t.Errorf("%d sessions, want %d", n, held)
+			}
+			if n := len(e.hub.Stats().Viewers); n != held {
+				t.Errorf("%d hub viewers, want %d: a refused offer must make none", n, held)
+			}
+			st := gate.Stats()
+			if st.Now != held || st.RefusedServer != tt.wantStat.RefusedServer || st.RefusedAddress != tt.wantStat.RefusedAddress {
+				t.Errorf("gate %+v, want %d seats and refusals %+v", st, held, tt.wantStat)
+			}
+
+			// DELETE gives a seat back: the refused address gets in.
+			if resp := request(t, http.MethodDelete, e.url(locations[0]), "", nil); resp.StatusCode != http.StatusNoContent {
+				t.Fatalf("DELETE: %s", resp.Status)
+			}
+			if resp := e.postFrom(t, tt.refused, offerSDP(t, nil)); resp.StatusCode != http.StatusCreated {
+				t.Errorf("POST after a DELETE: %s", resp.Status)
+			}
+			e.handler.Close()
+			if st := gate.Stats(); st.Now != 0 || st.Connecting != 0 {
+				t.Errorf("after Close: gate %+v, want every seat back", st)
+			}
+		})
+	}
 }
 
 // offerSDP makes an offer from a Pion peer connection that is closed right after: media nil
