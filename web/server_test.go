@@ -37,26 +37,36 @@ func server(t *testing.T) string {
 
 func serverWithLog(t *testing.T, log *slog.Logger) string {
 	t.Helper()
+	app, closeManager := pipelineApp(log, api.Options{Token: token})
+	return serveApp(t, app, closeManager)
+}
+
+// pipelineApp is the API of opts over a real manager running real GStreamer pipelines; the
+// function returned closes the manager.
+func pipelineApp(log *slog.Logger, opts api.Options) (*fiber.App, func()) {
 	cfg := &spec.Config{}
 	rt := &graph.Runtime{Log: log}
 	m := pipelines.NewManager(pipelines.RuntimeFunc(func(p spec.Pipeline, hooks media.Hooks) (pipelines.Run, error) {
 		return rt.Start(p, hooks)
 	}), log)
-	app := api.New(api.Options{
-		Logger:        log,
-		Pipelines:     m,
-		ParsePipeline: func(body []byte) (spec.Pipeline, error) { return spec.ParsePipeline("request", body, cfg) },
-		System:        func() api.System { return api.System{GStreamer: graph.Version(), NVDEC: graph.NVDEC()} },
-		Token:         token,
-	})
-	return serveApp(t, app, m.Close)
+	opts.Logger = log
+	opts.Pipelines = m
+	opts.ParsePipeline = func(body []byte) (spec.Pipeline, error) { return spec.ParsePipeline("request", body, cfg) }
+	opts.System = func() api.System { return api.System{GStreamer: graph.Version(), NVDEC: graph.NVDEC()} }
+	return api.New(opts), m.Close
 }
 
 // serveApp serves app and routes on 127.0.0.1:0 until the test ends, then shuts the server
 // down, calls done and closes app; it returns the server's base URL.
 func serveApp(t *testing.T, app *fiber.App, done func(), routes ...web.Route) string {
 	t.Helper()
-	srv, err := web.Listen("127.0.0.1:0", app, nil, routes...)
+	return serveAppWith(t, web.Options{}, app, done, routes...)
+}
+
+// serveAppWith is serveApp with the listener's options.
+func serveAppWith(t *testing.T, opts web.Options, app *fiber.App, done func(), routes ...web.Route) string {
+	t.Helper()
+	srv, err := web.Listen("127.0.0.1:0", app, opts, routes...)
 	if err != nil {
 		t.Fatal(err)
 	}

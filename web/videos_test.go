@@ -54,6 +54,15 @@ const maxUpload = 4 << 20
 // beside the app as cmd/pigweight mounts it.
 func videoServer(t *testing.T, dir string) string {
 	t.Helper()
+	lib := videoLibrary(t, dir)
+	app := api.New(api.Options{Videos: lib, Token: token})
+	return serveApp(t, app, lib.Close, uploadRoute(lib, token))
+}
+
+// videoLibrary is a real video library in dir, its frames from greySource, its one model
+// onePig; the caller closes it.
+func videoLibrary(t *testing.T, dir string) *videos.Library {
+	t.Helper()
 	lib, err := videos.New(videos.Config{Dir: dir, MaxUploadBytes: maxUpload, DefaultModel: "demo"}, greySource{},
 		func(model string) (videos.Analyser, error) {
 			if model != "demo" {
@@ -64,8 +73,12 @@ func videoServer(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := api.New(api.Options{Videos: lib, Token: token})
-	return serveApp(t, app, lib.Close, web.Route{Pattern: "POST /api/v1/videos", Handler: api.UploadHandler(lib, token, nil)})
+	return lib
+}
+
+// uploadRoute is the upload route as cmd/pigweight mounts it beside the app.
+func uploadRoute(lib *videos.Library, token string) web.Route {
+	return web.Route{Pattern: "POST /api/v1/videos", Handler: api.UploadHandler(lib, token, nil), BodyTypes: api.UploadBodyTypes()}
 }
 
 // ffmpegClip makes a clip of ffmpeg's test pattern, 10 fps for 2 s (20 frames).
@@ -92,15 +105,8 @@ func ffmpegClip(t *testing.T, name, size string, extra ...string) []byte {
 // postVideo uploads data as the multipart field "file"; chunked hides the length.
 func postVideo(t *testing.T, base, filename string, data []byte, chunked bool) (int, []byte) {
 	t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	fw, err := mw.CreateFormFile("file", filename)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = fw.Write(data)
-	_ = mw.Close()
-	var body io.Reader = &buf
+	contentType, form := multipartFile(t, filename, data)
+	var body io.Reader = bytes.NewReader(form)
 	if chunked {
 		body = io.MultiReader(body)
 	}
@@ -108,7 +114,7 @@ func postVideo(t *testing.T, base, filename string, data []byte, chunked bool) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -117,6 +123,21 @@ func postVideo(t *testing.T, base, filename string, data []byte, chunked bool) (
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, out
+}
+
+// multipartFile is a multipart/form-data body with data as the file field "file", as a
+// browser's form or curl -F sends it; it returns the body's Content-Type and the body.
+func multipartFile(t *testing.T, filename string, data []byte) (string, []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, err := mw.CreateFormFile("file", filename)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fw.Write(data)
+	_ = mw.Close()
+	return mw.FormDataContentType(), buf.Bytes()
 }
 
 // dataFiles lists the files under dir, relative to it.
