@@ -240,7 +240,7 @@ func (e *encoder) close() {
 	e.mu.Lock() // an encode in progress finishes first
 	defer e.mu.Unlock()
 	if e.pipeline != nil {
-		graph.SetNull(e.pipeline)
+		graph.Dispose(e.pipeline)
 		e.pipeline = nil
 	}
 }

@@ -37,6 +37,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The leaks tracer counts GStreamer objects for the teardown tests; it must be named
+	// before gst.Init.
+	os.Setenv("GST_TRACERS", "leaks")
 	gst.Init(nil)
 	dir, err := os.MkdirTemp("", "pigweight-frames-")
 	if err != nil {
@@ -489,4 +492,120 @@ func deepened(p media.Picture) media.Picture {
 	}
 	p.Format, p.Planes = "I420_10LE", planes
 	return p
+}
+
+// Past Config.WarmDecoders, opening another video closes the least recently used one first
+// (a cache hit counts as a use); a video closed that way answers right when asked again, from
+// a new decoder; and however many clients scrub however many videos at once, no more
+// decoders than the cap are ever warm.
+func TestWarmDecodersCapped(t *testing.T) {
+	path, ix := bframesClip(t)
+	want := pipelinestest.FrameMD5s(t, path)
+	const warm = 2
+	ctx := context.Background()
+	// No cache: every request reaches a decoder, and what it costs says whether that
+	// decoder was warm.
+	r := frames.NewReader(frames.Config{WarmDecoders: warm, CacheBytes: -1, Prefetch: -1})
+	defer r.Close()
+	frame := func(r *frames.Reader, id string, n int) (cost uint64) {
+		t.Helper()
+		before := r.Stats().SamplesDecoded
+		pic, err := r.Frame(ctx, id, path, ix, n)
+		if err != nil {
+			t.Fatalf("%s frame %d: %v", id, n, err)
+		}
+		if md5Of(pic) != want[n] {
+			t.Errorf("%s frame %d: wrong picture", id, n)
+		}
+		if st := r.Stats(); st.Decoders > warm || st.MaxDecoders != warm {
+			t.Fatalf("after %s frame %d: %d decoders warm, cap %d; want at most %d", id, n, st.Decoders, st.MaxDecoders, warm)
+		}
+		return r.Stats().SamplesDecoded - before
+	}
+	wantWarm := func(r *frames.Reader, ids ...string) {
+		t.Helper()
+		if got := r.WarmVideos(); !slices.Equal(got, ids) {
+			t.Errorf("warm videos %q, want %q", got, ids)
+		}
+	}
+
+	frame(r, "a", 18)
+	frame(r, "b", 18)
+	frame(r, "a", 19) // a is now the most recent, b the least
+	wantWarm(r, "a", "b")
+	frame(r, "c", 18)
+	wantWarm(r, "a", "c")
+	if st := r.Stats(); st.DecodersClosed != 1 {
+		t.Errorf("%d decoders closed, want 1 (b)", st.DecodersClosed)
+	}
+	// a's decoder was left warm: its next frame continues where it stood. b's was closed:
+	// its frame 19, deep in the first group of 25, is decoded from the keyframe again.
+	if cost := frame(r, "a", 20); cost > 6 {
+		t.Errorf("a frame 20 cost %d samples: a's decoder was not kept warm", cost)
+	}
+	if cost := frame(r, "b", 19); cost < 10 {
+		t.Errorf("b frame 19 cost only %d samples: b's decoder was not closed", cost)
+	}
+	wantWarm(r, "a", "b") // c was the least recently used
+
+	// A cache hit is a use: the video being looked at keeps its decoder.
+	cached := frames.NewReader(frames.Config{WarmDecoders: warm, Prefetch: -1})
+	defer cached.Close()
+	frame(cached, "a", 18)
+	frame(cached, "b", 18)
+	if pic, err := cached.Frame(ctx, "a", path, ix, 18); err != nil || !pic.Cached {
+		t.Fatalf("a frame 18 again: err %v, cached %v; want a hit", err, pic.Cached)
+	}
+	frame(cached, "c", 18)
+	wantWarm(cached, "a", "c")
+
+	// Many clients on more videos than the cap at once, so that opens wait for decoders
+	// busy with a request: never more than the cap warm, every answer right.
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	stop := make(chan struct{})
+	most := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				most <- n
+				return
+			default:
+			}
+			n = max(n, r.Stats().Decoders)
+			runtime.Gosched()
+		}
+	}()
+	for c := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(c), 3))
+			for range 8 {
+				id, n := fmt.Sprintf("v%d", rng.IntN(5)), rng.IntN(len(want))
+				pic, err := r.Frame(ctx, id, path, ix, n)
+				if err == nil && md5Of(pic) != want[n] {
+					err = fmt.Errorf("%s frame %d: wrong picture", id, n)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := <-most; n > warm {
+		t.Errorf("%d decoders warm at once, cap %d", n, warm)
+	}
+	if st := r.Stats(); st.Decoders > warm {
+		t.Errorf("%d decoders warm at the end, cap %d", st.Decoders, warm)
+	}
 }

@@ -21,6 +21,8 @@ const (
 	DefaultCacheBytes = 512 << 20
 	DefaultPrefetch   = 8
 	DefaultIdle       = time.Minute
+	// DefaultWarmDecoders: a 1080p decoder holds ~26 MB, so eight hold ~200 MB.
+	DefaultWarmDecoders = 8
 )
 
 // Errors callers branch on.
@@ -42,13 +44,17 @@ type Config struct {
 	// Decode chooses the decoder as for pipelines: auto takes NVDEC where present.
 	Decode spec.Decode
 	// Idle is how long a video's decoder stays warm without requests; DefaultIdle when 0.
-	Idle   time.Duration
-	Logger *slog.Logger
+	Idle time.Duration
+	// WarmDecoders bounds how many videos keep a warm decoder at once: past it, the least
+	// recently used video that no request is waiting on is closed before another opens.
+	// DefaultWarmDecoders when 0, no bound when negative.
+	WarmDecoders int
+	Logger       *slog.Logger
 }
 
 // Reader returns exact frames of stored videos. It is safe for concurrent use; requests for
 // one video are served in turn by that video's decoder, so two requests never decode the
-// same group of pictures twice.
+// same group of pictures twice. At most Config.WarmDecoders videos have a decoder at once.
 type Reader struct {
 	cfg   Config
 	cache *FrameCache
@@ -59,11 +65,17 @@ type Reader struct {
 	wg     sync.WaitGroup
 
 	mu     sync.Mutex
-	videos map[string]*video
+	videos map[string]*video // open videos, those closing for the cap included
+	// clock orders videos by their last request (video.used); under mu.
+	clock uint64
+	// changed is closed, and replaced, whenever a video leaves or its last request is
+	// answered: an open waiting for a place under Config.WarmDecoders looks again. Under mu.
+	changed chan struct{}
 	// encoders by output format, each pool made on first use; under mu.
 	encoders map[string]*encoderPool
 
-	fed atomic.Uint64 // samples fed to decoders
+	fed    atomic.Uint64 // samples fed to decoders
+	closed atomic.Uint64 // videos closed to stay within Config.WarmDecoders
 }
 
 // NewReader makes a Reader. Close it to stop its decoders.
@@ -77,6 +89,9 @@ func NewReader(cfg Config) *Reader {
 	if cfg.Idle <= 0 {
 		cfg.Idle = DefaultIdle
 	}
+	if cfg.WarmDecoders == 0 {
+		cfg.WarmDecoders = DefaultWarmDecoders
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -88,6 +103,7 @@ func NewReader(cfg Config) *Reader {
 		ctx:      ctx,
 		cancel:   cancel,
 		videos:   map[string]*video{},
+		changed:  make(chan struct{}),
 		encoders: map[string]*encoderPool{},
 	}
 }
@@ -99,6 +115,13 @@ type video struct {
 	requests chan request
 	stop     context.CancelFunc
 	done     chan struct{}
+
+	// Under Reader.mu: users counts the Frame calls between open and their answer (a video
+	// with users is never closed for the cap); used is the Reader.clock of its last request;
+	// closing is set once it is being closed for the cap, and no request is sent to it then.
+	users   int
+	used    uint64
+	closing bool
 }
 
 type request struct {
@@ -118,51 +141,97 @@ func (r *Reader) Frame(ctx context.Context, id, path string, ix *index.Index, n 
 		return media.Picture{}, fmt.Errorf("%w: frame %d of %d", ErrFrameRange, n, len(ix.Frames))
 	}
 	if pic, ok := r.cache.Get(id, n); ok {
+		r.touch(id)
 		return pic, nil
 	}
 	req := request{frame: n, reply: make(chan result, 1)}
 	for {
-		v, err := r.open(id, path, ix)
+		v, err := r.open(ctx, id, path, ix)
 		if err != nil {
 			return media.Picture{}, err
 		}
-		select {
-		case v.requests <- req:
-		case <-v.done:
+		res, sent := r.ask(ctx, v, req)
+		r.release(v)
+		if !sent && res.err == nil {
 			// It went idle just now: open a new one.
 			r.forgetVideo(v)
 			continue
-		case <-ctx.Done():
-			return media.Picture{}, ctx.Err()
 		}
-		select {
-		case res := <-req.reply:
-			return res.pic, res.err
-		case <-v.done:
-			select {
-			case res := <-req.reply:
-				return res.pic, res.err
-			default:
-				return media.Picture{}, fmt.Errorf("video %s: %w", id, ErrClosed)
-			}
-		case <-ctx.Done():
-			return media.Picture{}, ctx.Err()
-		}
+		return res.pic, res.err
 	}
 }
 
-// open returns the video's owner, starting one if needed.
-func (r *Reader) open(id, path string, ix *index.Index) (*video, error) {
+// ask sends req to v's owner and waits for the answer; sent is false, with no error, when v
+// ended before taking the request.
+func (r *Reader) ask(ctx context.Context, v *video, req request) (res result, sent bool) {
+	select {
+	case v.requests <- req:
+	case <-v.done:
+		return result{}, false
+	case <-ctx.Done():
+		return result{err: ctx.Err()}, false
+	}
+	select {
+	case res := <-req.reply:
+		return res, true
+	case <-v.done:
+		select {
+		case res := <-req.reply:
+			return res, true
+		default:
+			return result{err: fmt.Errorf("video %s: %w", v.id, ErrClosed)}, true
+		}
+	case <-ctx.Done():
+		return result{err: ctx.Err()}, true
+	}
+}
+
+// open returns the video's owner, starting one if needed, and counts the caller among its
+// users until release. Past Config.WarmDecoders it first closes the least recently used video
+// no request is waiting on, and waits until that decoder is gone: the cap bounds the
+// decoders that exist, not only those listed. When every open video has a request in flight,
+// it waits for one to be answered.
+func (r *Reader) open(ctx context.Context, id, path string, ix *index.Index) (*video, error) {
 	r.mu.Lock()
+	for {
+		if r.ctx.Err() != nil {
+			r.mu.Unlock()
+			return nil, ErrClosed
+		}
+		var wait <-chan struct{}
+		if v, ok := r.videos[id]; ok {
+			if !v.closing {
+				r.clock++
+				v.users++
+				v.used = r.clock
+				r.mu.Unlock()
+				return v, nil
+			}
+			wait = v.done // closed for the cap just now: open it again once it is gone
+		} else if r.cfg.WarmDecoders > 0 && len(r.videos) >= r.cfg.WarmDecoders {
+			wait = r.changed
+			if victim := r.leastRecentlyUsedLocked(); victim != nil {
+				victim.closing = true
+				victim.stop()
+				wait = victim.done
+				r.closed.Add(1)
+				r.log.Debug("closing the least recently used video's decoder", "video", victim.id, "for", id, "warm_decoders", r.cfg.WarmDecoders)
+			}
+		} else {
+			break
+		}
+		r.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		r.mu.Lock()
+	}
 	defer r.mu.Unlock()
-	if r.ctx.Err() != nil {
-		return nil, ErrClosed
-	}
-	if v, ok := r.videos[id]; ok {
-		return v, nil
-	}
+	r.clock++
 	ctx, stop := context.WithCancel(r.ctx)
-	v := &video{id: id, path: path, ix: ix, requests: make(chan request), stop: stop, done: make(chan struct{})}
+	v := &video{id: id, path: path, ix: ix, requests: make(chan request), stop: stop, done: make(chan struct{}), users: 1, used: r.clock}
 	r.videos[id] = v
 	r.wg.Add(1)
 	go func() {
@@ -173,12 +242,53 @@ func (r *Reader) open(id, path string, ix *index.Index) (*video, error) {
 	return v, nil
 }
 
+// leastRecentlyUsedLocked returns the open video asked least recently among those no request
+// is waiting on and not already closing, or nil. The caller holds r.mu. A linear scan: there
+// are at most Config.WarmDecoders videos.
+func (r *Reader) leastRecentlyUsedLocked() *video {
+	var lru *video
+	for _, v := range r.videos {
+		if v.users == 0 && !v.closing && (lru == nil || v.used < lru.used) {
+			lru = v
+		}
+	}
+	return lru
+}
+
+// release ends a use that open began.
+func (r *Reader) release(v *video) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v.users--
+	if v.users == 0 {
+		r.signalLocked()
+	}
+}
+
+// touch marks an open video as just used: a cache hit is a request too, and the video being
+// looked at should not be the one closed for the cap.
+func (r *Reader) touch(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v, ok := r.videos[id]; ok {
+		r.clock++
+		v.used = r.clock
+	}
+}
+
+// signalLocked wakes every open waiting for a place under the cap. The caller holds r.mu.
+func (r *Reader) signalLocked() {
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
 // forgetVideo removes v from the open videos if it is still the one registered.
 func (r *Reader) forgetVideo(v *video) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.videos[v.id] == v {
 		delete(r.videos, v.id)
+		r.signalLocked()
 	}
 }
 
@@ -191,6 +301,7 @@ func (r *Reader) serve(ctx context.Context, v *video) {
 	var file *os.File
 	defer func() {
 		if dec != nil {
+			dec.dropHeld()
 			dec.close()
 		}
 		if file != nil {
@@ -199,21 +310,33 @@ func (r *Reader) serve(ctx context.Context, v *video) {
 	}()
 	idle := time.NewTimer(r.cfg.Idle)
 	defer idle.Stop()
-	aheadTo := -1 // prefetch until this frame is cached
+	aheadTo := -1 // prefetch until this frame is decoded
+	cached := func(n int) bool { return r.cache.has(v.id, n) }
 
 	for {
 		var req request
-		if aheadTo >= 0 && dec != nil {
+		if dec != nil && (dec.holding() || aheadTo >= 0) {
 			select {
 			case req = <-v.requests:
 			case <-ctx.Done():
 				return
 			default:
-				// Nobody waits: decode one more sample ahead.
-				pics, err := dec.step(-1)
-				r.fed.Add(1)
-				r.keep(v.id, pics)
-				if err != nil || dec.next < 0 || r.cache.has(v.id, aheadTo) {
+				// Nobody waits: work for the cache, one picture packed or one sample decoded
+				// at a time, so that a request arriving meanwhile waits for no more than that.
+				// Held pictures go first: they are the ones next to what was asked for.
+				if dec.holding() {
+					pic, ok, err := dec.packHeld(cached)
+					if err != nil {
+						log.Warn("cannot keep a decoded picture", "frame", pic.Frame, "err", err)
+					} else if ok {
+						r.cache.Put(v.id, pic)
+					}
+					continue
+				}
+				fed := dec.fed
+				_, err := dec.step(-1)
+				r.fed.Add(dec.fed - fed)
+				if err != nil || dec.next < 0 || dec.shown >= aheadTo || cached(aheadTo) {
 					aheadTo = -1
 				}
 				continue
@@ -232,6 +355,17 @@ func (r *Reader) serve(ctx context.Context, v *video) {
 		if pic, ok := r.cache.Get(v.id, req.frame); ok {
 			req.reply <- result{pic: pic}
 			continue
+		}
+		if dec != nil {
+			// Decoded already, not packed yet: as good as a cache hit.
+			if pic, ok, err := dec.takeHeld(req.frame); ok {
+				if err == nil {
+					r.cache.Put(v.id, pic)
+					pic.Cached = true
+				}
+				req.reply <- result{pic: pic, err: err}
+				continue
+			}
 		}
 		if dec == nil {
 			var err error
@@ -288,8 +422,13 @@ func (r *Reader) Forget(id string) {
 
 // Stats reports the cache's counters and the number of warm decoders.
 type Stats struct {
-	Cache    CacheStats `json:"cache"`
-	Decoders int        `json:"decoders"`
+	Cache CacheStats `json:"cache"`
+	// Decoders is the number of videos with a warm decoder (one being closed included), at
+	// most MaxDecoders when that is above 0.
+	Decoders    int `json:"decoders"`
+	MaxDecoders int `json:"max_decoders"`
+	// DecodersClosed counts the decoders closed to make room under MaxDecoders.
+	DecodersClosed uint64 `json:"decoders_closed"`
 	// SamplesDecoded counts the coded samples fed to decoders, prefetch included.
 	SamplesDecoded uint64 `json:"samples_decoded"`
 }
@@ -299,7 +438,8 @@ func (r *Reader) Stats() Stats {
 	r.mu.Lock()
 	n := len(r.videos)
 	r.mu.Unlock()
-	return Stats{Cache: r.cache.Stats(), Decoders: n, SamplesDecoded: r.fed.Load()}
+	return Stats{Cache: r.cache.Stats(), Decoders: n, MaxDecoders: max(r.cfg.WarmDecoders, 0),
+		DecodersClosed: r.closed.Load(), SamplesDecoded: r.fed.Load()}
 }
 
 // Encode compresses a decoded picture as a JPEG (quality 1-100) or PNG file with GStreamer,
