@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -158,7 +159,7 @@ func (w watching) fps() float64 {
 func TestBrowserKeepsPlayingAcrossRestarts(t *testing.T) {
 	browserDriver(t)
 	clip := pipelinestest.TestPatternClip(t, "loop.mp4", "320x240", 15, 2, "-c:v", "libx264", "-bf", "2", "-g", "15")
-	srv := startServerWithConfig(t, fmt.Sprintf("pipelines:\n  - name: loop\n    source: {type: file, uri: %q, loop: true}\n    outputs: [{type: webrtc}]\n", clip))
+	srv := startServerWithConfig(t, fmt.Sprintf("server: {media_dirs: [%q]}\npipelines:\n  - name: loop\n    source: {type: file, uri: %q, loop: true}\n    outputs: [{type: webrtc}]\n", filepath.Dir(clip), clip))
 	w := watch(t, srv, "loop", 9000, nil, nil)
 	stall, _ := w.longestStall()
 	t.Logf("%.1f fps presented; longest stall %.0f ms", w.fps(), stall)
@@ -214,7 +215,17 @@ func TestBrowserViewWaitsForItsPipeline(t *testing.T) {
 	// Four seconds of the pipeline: a shorter window measured the start-up more than the rate,
 	// and fell under 10 fps on a loaded machine.
 	w := watch(t, srv, "later", 6000, func() {
-		time.Sleep(2 * time.Second)
+		// The pipeline comes once the page has tried to join it and been told it does not
+		// exist: a fixed wait let a page slow to start (a loaded machine) find it there at
+		// its first join, with nothing to join again for.
+		deadline := time.Now().Add(60 * time.Second)
+		refused := regexp.MustCompile(`msg="join of an unknown stream" .*stream=later`)
+		for !refused.MatchString(srv.logs.String()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the page never tried to join:\n%s", srv.logs.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		resp, err := http.Post(srv.base+"/api/v1/pipelines", "application/yaml", strings.NewReader("{name: later, source: {type: synthetic}}"))
 		if err != nil {
 			t.Fatal(err)

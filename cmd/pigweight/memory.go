@@ -4,6 +4,9 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
 )
 
 // goHeapBeyondCache is the Go memory allowed besides the decoded-frame cache before the
@@ -29,4 +32,33 @@ func goMemoryLimit(frameCacheBytes int64, env string) (int64, bool) {
 		return 0, false
 	}
 	return frameCacheBytes + goHeapBeyondCache, true
+}
+
+// cgroupMemoryMax is where cgroup v2 says how much memory this process's group may use
+// ("max" for no limit): a container's share of the machine.
+const cgroupMemoryMax = "/sys/fs/cgroup/memory.max"
+
+// machineMemory is the memory this process can have, in bytes: the machine's (sysinfo's
+// total RAM), or its cgroup's limit where that is lower, since a container's MemTotal is the
+// host's. It is what the number of warm decoders is derived from; 0 when unknown (then the
+// fewest are kept warm).
+func machineMemory(log *slog.Logger) uint64 {
+	var info syscall.Sysinfo_t
+	if err := syscall.Sysinfo(&info); err != nil {
+		log.Warn("cannot read the machine's memory; few uploaded videos keep a warm decoder; set server.warm_decoders", "err", err)
+		return 0
+	}
+	total := info.Totalram * uint64(info.Unit)
+	if data, err := os.ReadFile(cgroupMemoryMax); err == nil {
+		if limit, ok := parseCgroupMemoryMax(string(data)); ok {
+			total = min(total, limit)
+		}
+	}
+	return total
+}
+
+// parseCgroupMemoryMax reads memory.max: a number of bytes, or "max" (ok false: no limit).
+func parseCgroupMemoryMax(s string) (uint64, bool) {
+	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+	return n, err == nil
 }

@@ -86,6 +86,8 @@ func serve(args []string, stderr io.Writer) int {
 	}
 
 	gst.Init(nil)
+	// Under GST_TRACERS=leaks, the system status counts GStreamer objects from here on.
+	graph.LiveObjectChange()
 	if err := infer.RegisterElement(); err != nil {
 		log.Error("cannot register the inference element", "err", err)
 		return 1
@@ -116,7 +118,7 @@ func serve(args []string, stderr io.Writer) int {
 		ParsePipeline: func(body []byte) (spec.Pipeline, error) {
 			return spec.ParsePipeline("request", body, cfg)
 		},
-		System:  func() api.System { return systemInfo(ortInfo) },
+		System:  func() api.System { return systemInfo(ortInfo, viewers.counts()) },
 		Token:   cfg.Server.APIToken,
 		Logger:  log,
 		Version: version,
@@ -126,8 +128,14 @@ func serve(args []string, stderr io.Writer) int {
 		Viewers: viewers.hubs.Viewers,
 	})
 	// Uploads bypass the Fiber app, which would hold the whole body in memory.
-	upload := web.Route{Pattern: "POST /api/v1/videos", Handler: api.UploadHandler(library, cfg.Server.APIToken, log)}
-	srv, err := web.Listen(cfg.Server.Listen, app, log, append(viewers.routes, upload)...)
+	upload := web.Route{Pattern: "POST /api/v1/videos", Handler: api.UploadHandler(library, cfg.Server.APIToken, log), BodyTypes: api.UploadBodyTypes()}
+	srv, err := web.Listen(cfg.Server.Listen, app, web.Options{
+		Logger:       log,
+		Hostnames:    cfg.Server.Hostnames,
+		ReadTimeout:  cfg.Server.ReadTimeout.D(),
+		WriteTimeout: cfg.Server.WriteTimeout.D(),
+		IdleTimeout:  cfg.Server.IdleTimeout.D(),
+	}, append(viewers.routes, upload)...)
 	if err != nil {
 		log.Error("cannot listen; is another pigweight running? set server.listen or --listen", "err", err)
 		return 1
@@ -202,7 +210,7 @@ func reload(f serveFlags, running *spec.Config, manager *pipelines.Manager, log 
 		log.Error("reload refused: the configuration has problems; nothing changed", "config", f.config, "err", err)
 		return pipelines.ReloadResult{}, err
 	}
-	if cfg.Server != running.Server || !cfg.WebRTC.Equal(running.WebRTC) || !slices.EqualFunc(cfg.Models, running.Models, modelsEqual) {
+	if !cfg.Server.Equal(running.Server) || !cfg.WebRTC.Equal(running.WebRTC) || !slices.EqualFunc(cfg.Models, running.Models, modelsEqual) {
 		log.Warn("server, webrtc and models settings changed: they apply at the next start", "config", f.config)
 	}
 	res, err := manager.Reload(cfg.Pipelines)
@@ -299,8 +307,8 @@ func modelInfos(engines []*infer.Engine) []infer.Info {
 }
 
 // systemInfo answers GET /api/v1/system.
-func systemInfo(ort api.Runtime) api.System {
-	sys := api.System{Version: version, GStreamer: graph.Version(), NVDEC: graph.NVDEC(), ONNXRuntime: ort}
+func systemInfo(ort api.Runtime, viewers api.ViewerCounts) api.System {
+	sys := api.System{Version: version, GStreamer: graph.Version(), NVDEC: graph.NVDEC(), ONNXRuntime: ort, Viewers: viewers, Process: processInfo()}
 	for _, d := range graph.Decoders() {
 		sys.Decoders = append(sys.Decoders, api.Decoder{Name: d.Name, Codec: string(d.Codec), Hardware: d.Hardware, Available: d.Available})
 	}

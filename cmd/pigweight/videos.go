@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -22,17 +23,30 @@ import (
 // it decodes ahead of a job (frames.DefaultPrefetch) at 1080p, while the model works.
 const jobFrameCacheBytes = 64 << 20
 
+// jobWorkers is how many jobs run at once (videos.Config.JobWorkers): batch jobs share the
+// inference hardware with live cameras.
+const jobWorkers = 1
+
 // newVideoLibrary wires uploaded videos: exact frames from a frames.Reader (one warm decoder
 // per open video, a decoded-frame cache), and batch jobs on the loaded models with a reader of
 // their own, so that a job never moves the decoder of someone scrubbing the same video.
-// closeFrames closes the readers, after the library.
+// closeFrames closes the readers, after the library. The videos that keep a warm decoder at
+// once are capped by server.warm_decoders, or by what this machine's memory and cores allow.
 func newVideoLibrary(cfg *spec.Config, engines []*infer.Engine, log *slog.Logger) (lib *videos.Library, closeFrames func(), err error) {
 	cache := cfg.Server.FrameCacheBytes
 	if cache == 0 {
 		cache = -1 // frames.Config's 0 means its default; the config's 0 means none
 	}
-	reader := frames.NewReader(frames.Config{CacheBytes: cache, Logger: log})
-	jobReader := frames.NewReader(frames.Config{CacheBytes: jobFrameCacheBytes, Logger: log.With("for", "jobs")})
+	memory, cores := machineMemory(log), runtime.NumCPU()
+	warm := cfg.Server.WarmDecodersFor(memory, cores)
+	log.Info("uploaded videos: warm decoders capped", "warm_decoders", warm, "configured", cfg.Server.WarmDecoders,
+		"memory_bytes", memory, "cores", cores)
+	reader := frames.NewReader(frames.Config{CacheBytes: cache, WarmDecoders: warm, Logger: log})
+	// Jobs have a cap of their own, one decoder per job running, on top of warm: each job
+	// reads one video from start to end, so more would never be used; and sharing the cap
+	// would let people scrubbing close a running job's decoder (or a job take their place),
+	// the very tug-of-war a reader of their own is there to avoid.
+	jobReader := frames.NewReader(frames.Config{CacheBytes: jobFrameCacheBytes, WarmDecoders: jobWorkers, Logger: log.With("for", "jobs")})
 	closeFrames = func() {
 		reader.Close()
 		jobReader.Close()
@@ -45,6 +59,7 @@ func newVideoLibrary(cfg *spec.Config, engines []*infer.Engine, log *slog.Logger
 		Dir:            cfg.Server.DataDir,
 		MaxUploadBytes: cfg.Server.MaxUploadBytes,
 		DefaultModel:   defaultModel,
+		JobWorkers:     jobWorkers,
 		JobFrames:      jobReader,
 	}, reader, func(name string) (videos.Analyser, error) {
 		for _, e := range engines {

@@ -499,15 +499,36 @@ func openAPISchemas() obj {
 			"max_bitrate_kbps": integer("Highest bitrate, kbit/s, of such a stream; it starts here. 0: 2500."),
 		}),
 		"Restart": object("Bounds of the exponential backoff between restarts.", nil, obj{
-			"backoff_min": duration("Default 500ms."),
-			"backoff_max": duration("Default 30s."),
+			"backoff_min": duration("At least 100ms. Default 500ms."),
+			"backoff_max": duration("At most 1h. Default 30s."),
 		}),
-		"System": object("What this machine offers.", []string{"version", "gstreamer", "decoders", "nvdec", "onnxruntime"}, obj{
+		"System": object("What this machine offers.", []string{"version", "gstreamer", "decoders", "nvdec", "onnxruntime", "viewers", "process"}, obj{
 			"version":     str("pigweight's version."),
 			"gstreamer":   str("GStreamer's version; empty when it could not be loaded."),
 			"decoders":    obj{"type": "array", "items": schemaRef("Decoder")},
 			"nvdec":       boolean("Whether an NVIDIA hardware decoder is available."),
 			"onnxruntime": schemaRef("Runtime"),
+			"viewers":     schemaRef("ViewerCounts"),
+			"process":     schemaRef("Process"),
+		}),
+		"Process": object("What the server process holds now: what grows if something leaks.", []string{"goroutines", "open_files", "rss_bytes"}, obj{
+			"goroutines": integer("Go goroutines."),
+			"open_files": integer("Open file descriptors, sockets included."),
+			"rss_bytes":  integer("Resident memory, bytes."),
+			"gstreamer_objects": obj{"type": "object", "additionalProperties": obj{"type": "integer"},
+				"description": "By type, how many more GStreamer objects are alive than when the server started; only while GStreamer's leaks tracer runs (GST_TRACERS=leaks)."},
+		}),
+		"ViewerCounts": object("Browser viewers (WebSocket and WHEP together) against their caps.", []string{"now", "connecting", "max", "max_per_address", "refused", "reaped"}, obj{
+			"now":             integer("Viewers held now, connected or not."),
+			"connecting":      integer("Viewers among now whose connection is not up yet."),
+			"max":             integer("The cap on all viewers (webrtc.max_viewers; when 0 in the configuration, derived from the open-file limit)."),
+			"max_per_address": integer("The cap on the viewers of one client address (webrtc.max_viewers_per_address)."),
+			"refused":         schemaRef("ViewersRefused"),
+			"reaped":          integer("Viewers closed since the start for not connecting within webrtc.connect_timeout."),
+		}),
+		"ViewersRefused": object("Viewers refused since the start, by cap.", []string{"global", "per_address"}, obj{
+			"global":      integer("Refused because the server held max viewers (WHEP: 503)."),
+			"per_address": integer("Refused because the client's address held max_per_address viewers (WHEP: 429)."),
 		}),
 		"Decoder": object("A decoder element and whether this machine has it.", []string{"name", "codec", "hardware", "available"}, obj{
 			"name":      str("GStreamer element, e.g. nvh264dec or avdec_h264."),
@@ -666,7 +687,7 @@ func videoPaths() obj {
 							"application/octet-stream": obj{"schema": obj{"type": "string", "format": "binary"}},
 						},
 					},
-					"400": errorResponse("n is not a non-negative integer, or format or quality is invalid."),
+					"400": errorResponse("n or quality is not written in plain decimal digits (no sign, spaces or point), or format or quality is invalid."),
 					"404": errorResponse("No such video, or n is not below its frame count."),
 					"409": responseRef("VideoBusy"),
 					"422": errorResponse("The frame's pixel format cannot be encoded as JPEG or PNG (8-bit and 10-bit YUV and grey can; without the server's GStreamer encoders, 8-bit only); format=raw still works."),

@@ -277,6 +277,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"Provider":     reflect.TypeFor[Provider](),
 		"Error":        reflect.TypeFor[ErrorResponse](),
 		"FieldProblem": reflect.TypeFor[FieldProblem](),
+		// The viewer counts inside System.
+		"ViewerCounts":   reflect.TypeFor[ViewerCounts](),
+		"ViewersRefused": reflect.TypeFor[ViewersRefused](),
 	}
 	for name, typ := range types {
 		t.Run(name, func(t *testing.T) {

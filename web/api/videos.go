@@ -86,7 +86,8 @@ func (closedVideos) Upload(context.Context, string, io.Reader, int64) (videos.Vi
 //   - content that is not a video we can index (a picture, text, audio, another codec): 415;
 //   - an empty upload, or one that looks like a video but is corrupt or truncated: 422;
 //   - an upload cut short by the client: 400;
-//   - a frame number that is not a non-negative integer: 400; one past the video's end: 404
+//   - a frame number (or quality) that is not plain decimal digits: 400 ("+5" is not frame 5,
+//     so that one frame has one URL); one past the video's end: 404
 //     (frame N of a video with fewer frames does not exist, like an unknown video);
 //   - a frame whose pixel format cannot be encoded as JPEG or PNG: 422 (raw still works);
 //   - a video still uploading, asked for frames, jobs or deletion: 409;
@@ -153,6 +154,13 @@ func (s *server) fiberVideoError(err error) error {
 // <token>" is required, as on every mutating route of the API. A nil v answers 503.
 func UploadHandler(v Videos, token string, log *slog.Logger) http.Handler {
 	return newUploadHandler(v, token, log, true)
+}
+
+// UploadBodyTypes are the media types UploadHandler takes (a body without a Content-Type
+// too), for the listener's check of request bodies (web.Route.BodyTypes); "video/*" stands
+// for every video type.
+func UploadBodyTypes() []string {
+	return []string{"multipart/form-data", "application/octet-stream", "video/*"}
 }
 
 // uploadHandler is the upload route's handler; the Fiber app serves one too (standalone
@@ -382,15 +390,38 @@ const (
 	frameRaw  = "raw"
 )
 
+// decimalParam parses a number of the URL (a path segment or a query parameter) that must be
+// written as plain decimal digits. strconv.Atoi alone also takes a sign: "+5" would be read as
+// frame 5, so two URLs would name one frame and a typo would pass for a number. what names the
+// parameter in the 400's message.
+func decimalParam(what, s string) (int, error) {
+	bad := func(why string) error {
+		return &requestError{status: fiber.StatusBadRequest, msg: fmt.Sprintf("%s %q is not a non-negative integer: %s", what, s, why)}
+	}
+	if s == "" {
+		return 0, bad("it is empty")
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, bad("write it in decimal digits only, without a sign, spaces or a decimal point")
+		}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, bad("it is too large")
+	}
+	return n, nil
+}
+
 // videoFrame answers one decoded frame as JPEG, PNG or the decoder's raw planes.
 func (s *server) videoFrame(c *fiber.Ctx) error {
 	id, err := pathParam(c, "id", "video id")
 	if err != nil {
 		return err
 	}
-	n, err := strconv.Atoi(c.Params("n"))
-	if err != nil || n < 0 {
-		return &requestError{status: fiber.StatusBadRequest, msg: fmt.Sprintf("frame number %q is not a non-negative integer", c.Params("n"))}
+	n, err := decimalParam("frame number", c.Params("n"))
+	if err != nil {
+		return err
 	}
 	format := strings.ToLower(c.Query("format", frameJPEG))
 	if format == "jpg" {
@@ -401,7 +432,10 @@ func (s *server) videoFrame(c *fiber.Ctx) error {
 	}
 	quality := 90
 	if q := c.Query("quality"); q != "" {
-		if quality, err = strconv.Atoi(q); err != nil || quality < 1 || quality > 100 {
+		if quality, err = decimalParam("quality", q); err != nil {
+			return err
+		}
+		if quality < 1 || quality > 100 {
 			return &requestError{status: fiber.StatusBadRequest, msg: fmt.Sprintf("quality %q is not an integer from 1 to 100", q)}
 		}
 	}

@@ -329,6 +329,24 @@ func TestVideoRoutes(t *testing.T) {
 		{name: "frame of unknown video", req: request{method: "GET", path: "/api/v1/videos/ffffffffffffffff/frames/0"}, status: 404},
 		{name: "frame bad format", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/0?format=gif"}, status: 400},
 		{name: "frame bad quality", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/0?quality=101"}, status: 400},
+		// Numbers are plain decimal digits: strconv.Atoi alone read "+5" as frame 5.
+		{name: "frame with a plus sign", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/+5"}, status: 400,
+			check: wantErrorContaining(`frame number "+5" is not a non-negative integer: write it in decimal digits only`)},
+		{name: "frame minus zero", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/-0"}, status: 400},
+		{name: "frame with a decimal point", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/5.0"}, status: 400},
+		{name: "frame in hex", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/0x5"}, status: 400},
+		{name: "frame with a space", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/%205"}, status: 400},
+		{name: "frame huge says why", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/99999999999999999999999"}, status: 400,
+			check: wantErrorContaining("too large")},
+		{name: "frame with leading zeros", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/007?format=raw"}, status: 200,
+			check: func(t *testing.T, _ *fakeVideos, res *http.Response, _ []byte) {
+				if got := res.Header.Get("X-Frame-Number"); got != "7" {
+					t.Errorf("X-Frame-Number %q, want 7", got)
+				}
+			}},
+		{name: "quality with a plus sign", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/0?quality=%2B50"}, status: 400,
+			check: wantErrorContaining(`quality "+50" is not a non-negative integer`)},
+		{name: "quality negative", req: request{method: "GET", path: "/api/v1/videos/" + fakeVideoID + "/frames/0?quality=-5"}, status: 400},
 		{name: "infer defaults", req: request{method: "POST", path: "/api/v1/videos/" + fakeVideoID + "/infer"}, status: 202,
 			check: func(t *testing.T, f *fakeVideos, res *http.Response, body []byte) {
 				var j videos.Job
@@ -418,6 +436,17 @@ func TestVideoRoutes(t *testing.T) {
 				tt.check(t, f, res, body)
 			}
 		})
+	}
+}
+
+// wantErrorContaining checks that an error answer's message says what.
+func wantErrorContaining(what string) func(t *testing.T, _ *fakeVideos, _ *http.Response, body []byte) {
+	return func(t *testing.T, _ *fakeVideos, _ *http.Response, body []byte) {
+		var e ErrorResponse
+		mustUnmarshal(t, body, &e)
+		if !strings.Contains(e.Error, what) {
+			t.Errorf("error %q does not say %q", e.Error, what)
+		}
 	}
 }
 

@@ -297,9 +297,11 @@
             s.pending.push(c);
           }
         } else if (m.type === 'error') {
-          if (s.viewerID === null) {
-            // The join itself failed (a stream not added yet, a server busy): try again later,
-            // so a page opened before its pipeline shows it once it runs.
+          if (s.viewerID === null || (m.id === s.viewerID && m.stream)) {
+            // The join itself failed (a stream not added yet, a server busy), or the server
+            // closed this viewer (an error naming the viewer and its stream: not connected in
+            // time, or it ended): try again later, so a page opened before its pipeline shows
+            // it once it runs.
             lost(s, 'error: ' + String(m.error));
           } else {
             setState('error: ' + String(m.error));
