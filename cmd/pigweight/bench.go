@@ -317,6 +317,8 @@ func benchCmd(args []string, stdout, stderr io.Writer) int {
 			return benchFramesCmd(args[1:], stdout, stderr)
 		case "viewers":
 			return benchViewersCmd(args[1:], stdout, stderr)
+		case "soak":
+			return benchSoakCmd(args[1:], stdout, stderr)
 		}
 	}
 	f, err := parseBenchFlags(args, stderr)

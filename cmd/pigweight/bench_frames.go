@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,16 +9,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
-	"github.com/go-gst/go-gst/gst"
 	"github.com/pigweight/pigweight/pipelines/frames"
 	"github.com/pigweight/pigweight/pipelines/index"
 	"github.com/pigweight/pigweight/pipelines/pen"
@@ -98,13 +94,25 @@ type framesResults struct {
 	// DecodeMSPerFrame: what a perfect decoder-driven access would cost.
 	FloorMS timings `json:"floor_ms"`
 	Cold    timings `json:"cold_ms"`
-	// ColdCached is the same random frames through a reader with the server's defaults: the
-	// pictures decoded on the way are packed into the cache (a few earlier picks may hit it).
-	ColdCached timings `json:"cold_cache_on_ms"`
-	Cached     timings `json:"cached_ms"`
-	Next       timings `json:"next_frame_ms"`
-	Prefetch   timings `json:"next_frame_prefetched_ms"`
-	FFmpeg     timings `json:"ffmpeg_ss_ms"`
+	// ColdCached is the same random frames through a reader with the server's defaults
+	// (cache and prefetch on: a few earlier picks may hit the cache), and ColdPaired the cold
+	// reader asked for each frame again alongside it: each pair in turn one first and the
+	// other first, PairPauseMS before each request, so that both rows see the machine in the
+	// same state and the work a reader does for its cache between requests is not timed in
+	// the other's.
+	ColdCached  timings `json:"cold_cache_on_ms"`
+	ColdPaired  timings `json:"cold_paired_ms"`
+	PairPauseMS float64 `json:"pair_pause_ms"`
+	// CacheOnDecoded are the pairs whose frame the server's reader had to decode (not a cache
+	// hit), and ColdDecoded the cold reader on those same frames: what the cache's work costs
+	// a request. DecodedOverCold is the median of their ratios, pair by pair.
+	CacheOnDecoded  timings `json:"cache_on_decoded_ms"`
+	ColdDecoded     timings `json:"cold_same_frames_ms"`
+	DecodedOverCold float64 `json:"cache_on_decoded_over_cold_p50"`
+	Cached          timings `json:"cached_ms"`
+	Next            timings `json:"next_frame_ms"`
+	Prefetch        timings `json:"next_frame_prefetched_ms"`
+	FFmpeg          timings `json:"ffmpeg_ss_ms"`
 	// SpeedupVsFFmpeg is ffmpeg's p50 over cold p50; ColdOverFloor is cold p50 over floor p50.
 	SpeedupVsFFmpeg float64 `json:"speedup_vs_ffmpeg_p50"`
 	ColdOverFloor   float64 `json:"cold_over_floor_p50"`
@@ -154,31 +162,12 @@ func benchFramesCmd(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	gst.Init(nil)
-	res, err := benchFrames(ctx, f, stderr)
-	if ctx.Err() != nil {
-		fmt.Fprintln(stderr, "pigweight bench frames: interrupted; nothing written")
-		return 1
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "pigweight bench frames:", err)
-		return 1
-	}
-	res.Command = strings.Join(append([]string{"pigweight", "bench", "frames"}, args...), " ")
-	printFramesBench(stdout, res)
-	data, err := json.MarshalIndent(res, "", "  ")
-	if err == nil {
-		err = writeFileAtomic(f.out, append(data, '\n'))
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "pigweight bench frames:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "\nwrote %s\n", f.out)
-	return 0
+	return runBenchmark("frames", args, f.out, stdout, stderr, func(ctx context.Context, progress io.Writer) (benchReport, error) {
+		return benchFrames(ctx, f, progress)
+	})
 }
+
+func (r *framesResults) setCommand(line string) { r.Command = line }
 
 func benchFrames(ctx context.Context, f framesBenchFlags, progress io.Writer) (*framesResults, error) {
 	res := &framesResults{
@@ -282,25 +271,52 @@ func benchFrames(ctx context.Context, f framesBenchFlags, progress io.Writer) (*
 	fmt.Fprintln(progress)
 	res.Cold, res.Next, res.FFmpeg = summarise(coldT), summarise(nextT), summarise(ffT)
 
-	// The same frames with the server's cache on (and no prefetch, so each one is asked of a
-	// decoder that has just stopped).
-	cachedCold := frames.NewReader(frames.Config{Prefetch: -1, Decode: f.decode})
-	defer cachedCold.Close()
-	if _, err := cachedCold.Frame(ctx, "v", path, ix, 0); err != nil {
+	// The same frames with the server's defaults, each paired with the cold reader: the
+	// machine drifts over a run, and the loop above times ffmpeg between cold frames.
+	server := frames.NewReader(frames.Config{Decode: f.decode})
+	defer server.Close()
+	if _, err := server.Frame(ctx, "v", path, ix, 0); err != nil {
 		return nil, err
 	}
-	var coldCachedT []time.Duration
+	res.PairPauseMS = ms(pairPause)
+	var coldCachedT, coldPairedT, decodedT, coldDecodedT []time.Duration
+	var ratios []float64
 	for i, n := range picks {
-		fmt.Fprintf(progress, "\rcold frame, cache on %d/%d", i+1, len(picks))
-		t := time.Now()
-		if _, err := cachedCold.Frame(ctx, "v", path, ix, n); err != nil {
-			return nil, fmt.Errorf("frame %d: %w", n, err)
+		fmt.Fprintf(progress, "\rrandom frame, cache on and off %d/%d", i+1, len(picks))
+		readers := []*frames.Reader{server, cold}
+		if i%2 == 1 {
+			readers[0], readers[1] = cold, server
 		}
-		coldCachedT = append(coldCachedT, time.Since(t))
+		var on, off time.Duration
+		hit := false
+		for _, rd := range readers {
+			if err := sleepCtx(ctx, pairPause); err != nil {
+				return nil, err
+			}
+			t := time.Now()
+			pic, err := rd.Frame(ctx, "v", path, ix, n)
+			if err != nil {
+				return nil, fmt.Errorf("frame %d: %w", n, err)
+			}
+			if rd == server {
+				on, hit = time.Since(t), pic.Cached
+			} else {
+				off = time.Since(t)
+			}
+		}
+		coldCachedT, coldPairedT = append(coldCachedT, on), append(coldPairedT, off)
+		if !hit {
+			decodedT, coldDecodedT = append(decodedT, on), append(coldDecodedT, off)
+			ratios = append(ratios, ratio(ms(on), ms(off)))
+		}
 	}
 	fmt.Fprintln(progress)
-	res.ColdCached = summarise(coldCachedT)
-	cachedCold.Close()
+	res.ColdCached, res.ColdPaired = summarise(coldCachedT), summarise(coldPairedT)
+	res.CacheOnDecoded, res.ColdDecoded = summarise(decodedT), summarise(coldDecodedT)
+	if len(ratios) > 0 {
+		res.DecodedOverCold = median(ratios)
+	}
+	server.Close()
 
 	// Cached and prefetched: the defaults a server runs with.
 	warm := frames.NewReader(frames.Config{Decode: f.decode})
@@ -345,6 +361,12 @@ func benchFrames(ctx context.Context, f framesBenchFlags, progress io.Writer) (*
 	res.ColdOverFloor = ratio(res.Cold.P50, res.FloorMS.P50)
 	return res, nil
 }
+
+// pairPause is the time before each request of the paired random frames: about what the
+// server's reader does for its cache after a random 1080p frame here (packing the ten
+// pictures before it, prefetching eight after it), and no longer than a person takes to pick
+// another position.
+const pairPause = 200 * time.Millisecond
 
 // lookupCost is the mean time of one FrameAtTime over a spread of times, in nanoseconds.
 func lookupCost(ix *index.Index) float64 {
@@ -422,7 +444,7 @@ func ffmpegSeek(ctx context.Context, path string, ix *index.Index, n int) (time.
 	return time.Since(start), nil
 }
 
-func printFramesBench(w io.Writer, r *framesResults) {
+func (r *framesResults) print(w io.Writer) {
 	m, v := r.Machine, r.Video
 	fmt.Fprintf(w, "machine: %s, %d cores, %s, %s\n", m.CPU, m.Cores, m.Go, m.GStreamer)
 	fmt.Fprintf(w, "video:   %s %dx%d, %d frames, %d keyframes, %.1f fps, %d bytes", v.Codec, v.Width, v.Height, v.Frames, v.Keyframes, v.FPS, v.Bytes)
@@ -436,11 +458,14 @@ func printFramesBench(w io.Writer, r *framesResults) {
 		name string
 		t    timings
 	}{
-		{"random, cold", r.Cold}, {"random, cache on", r.ColdCached}, {"floor (decode from keyframe)", r.FloorMS}, {"ffmpeg -ss", r.FFmpeg},
+		{"random, cold", r.Cold}, {"random, cache on", r.ColdCached}, {"random, cold, paired with cache on", r.ColdPaired},
+		{"random, cache on, decoded (no hit)", r.CacheOnDecoded}, {"random, cold, the same frames", r.ColdDecoded},
+		{"floor (decode from keyframe)", r.FloorMS}, {"ffmpeg -ss", r.FFmpeg},
 		{"next, scrubbing forward", r.Next}, {"next, prefetched", r.Prefetch}, {"cache hit", r.Cached},
 	} {
 		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%d\t\n", row.name, row.t.P50, row.t.P95, row.t.N)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\ncold p50 is %.2f× faster than ffmpeg -ss and %.2f× the floor\n", r.SpeedupVsFFmpeg, r.ColdOverFloor)
+	fmt.Fprintf(w, "a frame the server's defaults decode takes %.2f× what the cold reader takes for it (median of %d pairs)\n", r.DecodedOverCold, r.CacheOnDecoded.N)
 }

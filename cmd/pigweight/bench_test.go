@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"math"
@@ -251,10 +252,13 @@ func TestBenchFramesWritesEveryFigure(t *testing.T) {
 	if len(r.DecodeMSRuns) != 2*decodeCostRuns || r.DecodeMSPerFrame <= 0 {
 		t.Errorf("decode cost %v from runs %v", r.DecodeMSPerFrame, r.DecodeMSRuns)
 	}
-	for name, got := range map[string]timings{"cold": r.Cold, "ffmpeg": r.FFmpeg, "floor": r.FloorMS, "cache on": r.ColdCached} {
+	for name, got := range map[string]timings{"cold": r.Cold, "ffmpeg": r.FFmpeg, "floor": r.FloorMS, "cache on": r.ColdCached, "cold paired": r.ColdPaired} {
 		if got.N != 3 || got.P50 <= 0 || got.P95 < got.P50 {
 			t.Errorf("%s: %+v, want 3 measurements", name, got)
 		}
+	}
+	if r.CacheOnDecoded.N != r.ColdDecoded.N || r.CacheOnDecoded.N > 3 || (r.CacheOnDecoded.N > 0) != (r.DecodedOverCold > 0) {
+		t.Errorf("decoded pairs: cache on %+v, cold %+v, ratio %v", r.CacheOnDecoded, r.ColdDecoded, r.DecodedOverCold)
 	}
 	if r.SpeedupVsFFmpeg != r.FFmpeg.P50/r.Cold.P50 || r.ColdOverFloor != r.Cold.P50/r.FloorMS.P50 {
 		t.Errorf("ratios %v and %v do not follow from the p50s", r.SpeedupVsFFmpeg, r.ColdOverFloor)
@@ -265,5 +269,42 @@ func TestBenchFramesRefusesAnUnknownDecoder(t *testing.T) {
 	var stderr strings.Builder
 	if code := benchFramesCmd([]string{"--decode", "vaapi"}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), `--decode "vaapi"`) {
 		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+}
+
+// A short soak: a camera that keeps dropping, one that refuses at the shortest backoff, a
+// looping file, viewers that come and go and someone scrubbing two uploads. With the load
+// paused, the server holds what it held after the warm-up: before the teardown fixes every
+// restart kept two descriptors, and ~50 restarts a minute piled up.
+func TestSoakComesBackToItsBaseline(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "soak.json")
+	cmd := exec.Command(binary, "bench", "soak", "--duration", "100s", "--warmup", "35s", "--sample", "15s", "--viewers", "6", "--out", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench soak: %v\n%s", err, stderr.String())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res soakResults
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	b, a, act := res.QuietBefore, res.QuietAfter, res.Activity
+	t.Logf("quiet after the warm-up and at the end: %d → %d open files, %d → %d goroutines, %.0f → %.0f MB, %d → %d GStreamer objects; %+v",
+		b.FDs, a.FDs, b.Goroutines, a.Goroutines, b.RSSMB, a.RSSMB, b.GStreamerObjects, a.GStreamerObjects, act)
+	if act.Restarts < 20 || act.ViewerJoins < 6 || act.Frames < 100 || act.FrameErrors > 0 {
+		t.Fatalf("the load did not happen as it should: %+v\n%s", act, stderr.String())
+	}
+	// A restart in progress holds a pipeline's descriptors (a bus, a camera's socket) and its
+	// goroutines; a leak grows by tens a minute.
+	if a.FDs > b.FDs+6 || a.Goroutines > b.Goroutines+10 {
+		t.Errorf("the server holds %d open files and %d goroutines, %d and %d after the warm-up\n%s",
+			a.FDs, a.Goroutines, b.FDs, b.Goroutines, stderr.String())
+	}
+	if b.GStreamerObjects < 0 || a.GStreamerObjects > b.GStreamerObjects+150 {
+		t.Errorf("GStreamer objects: %d after the warm-up, %d at the end", b.GStreamerObjects, a.GStreamerObjects)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -24,7 +23,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/go-gst/go-gst/gst"
 	"github.com/pigweight/pigweight/pipelines/pen"
 	"github.com/pigweight/pigweight/pipelines/simcam"
 	"github.com/pigweight/pigweight/signaling/fanout/fanouttest"
@@ -135,31 +133,12 @@ func benchViewersCmd(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return 2
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	gst.Init(nil)
-	res, err := benchViewers(ctx, f, stderr)
-	if ctx.Err() != nil {
-		fmt.Fprintln(stderr, "pigweight bench viewers: interrupted; nothing written")
-		return 1
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "pigweight bench viewers:", err)
-		return 1
-	}
-	res.Command = strings.Join(append([]string{"pigweight", "bench", "viewers"}, args...), " ")
-	printViewersBench(stdout, res)
-	data, err := json.MarshalIndent(res, "", "  ")
-	if err == nil {
-		err = writeFileAtomic(f.out, append(data, '\n'))
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "pigweight bench viewers:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "\nwrote %s\n", f.out)
-	return 0
+	return runBenchmark("viewers", args, f.out, stdout, stderr, func(ctx context.Context, progress io.Writer) (benchReport, error) {
+		return benchViewers(ctx, f, progress)
+	})
 }
+
+func (r *viewersResults) setCommand(line string) { r.Command = line }
 
 // sendClock remembers when the camera sent each access unit, keyed by its last slice's bytes,
 // which pass through the server untouched (passthrough): the latency clock.
@@ -246,7 +225,9 @@ func benchViewers(ctx context.Context, f viewersBenchFlags, progress io.Writer) 
 	}
 	defer cam.Close()
 
-	srv, err := startBenchServer(ctx, dir, cam.URL())
+	// Every bench viewer comes from this machine's address: lift the cap per address (64 by
+	// default) to the cap on all viewers, which the open-file limit sets.
+	srv, err := startBenchServer(ctx, dir, fmt.Sprintf("webrtc:\n  max_viewers_per_address: 100000\npipelines:\n  - name: cam\n    source: {type: rtsp, uri: %q, transport: tcp}\n", cam.URL()))
 	if err != nil {
 		return nil, err
 	}
@@ -488,17 +469,19 @@ type benchServer struct {
 	exited chan struct{}
 }
 
-func startBenchServer(ctx context.Context, dir, cameraURL string) (*benchServer, error) {
+// startBenchServer starts `pigweight serve` on the configuration cfg, written into dir (its
+// data directory is dir/data), with env added to its environment.
+func startBenchServer(ctx context.Context, dir, cfg string, env ...string) (*benchServer, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cfg := fmt.Sprintf("pipelines:\n  - name: cam\n    source: {type: rtsp, uri: %q, transport: tcp}\n", cameraURL)
-	cfgPath := filepath.Join(dir, "viewers.yaml")
+	cfgPath := filepath.Join(dir, "bench.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe, "serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"), "--log-level", "info")
+	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -591,7 +574,7 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func printViewersBench(w io.Writer, r *viewersResults) {
+func (r *viewersResults) print(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "machine: %s, %d cores, %s, %s\nstream:  %s\nserver with no viewers: %.3f cores\n\n", m.CPU, m.Cores, m.Go, m.GStreamer, r.Stream, r.Idle)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
