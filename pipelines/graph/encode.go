@@ -137,16 +137,18 @@ func (r *Run) SetBitrate(kbps int) (now int, ok bool) {
 // RequestKeyframe asks the encoding for a keyframe as soon as it can (a viewer joined or lost
 // a picture); false when the pipeline passes the camera's stream through.
 func (r *Run) RequestKeyframe() bool {
-	// Held while the event goes: Close releases the encoder under the same lock.
+	// The pad is taken under the lock Close releases the encoder under; its own reference
+	// keeps it valid after, and once the pipeline is stopped it is flushing and refuses the
+	// event. The event itself goes without the lock: it travels upstream for a while.
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	enc := r.encoder
-	if enc == nil {
-		return false
+	var pad *gst.Pad
+	if r.encoder != nil {
+		pad = r.encoder.GetStaticPad("src")
 	}
-	pad := enc.GetStaticPad("src")
+	r.mu.Unlock()
 	if pad == nil {
 		return false
 	}
+	defer ReleaseObject(pad.InitiallyUnowned.Object)
 	return pad.SendEvent(forceKeyUnitEvent())
 }
