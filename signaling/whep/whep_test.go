@@ -276,9 +276,8 @@ func TestDeleteEndsSession(t *testing.T) {
 	if n := e.handler.Sessions(); n != 0 {
 		t.Errorf("%d sessions after DELETE, want 0", n)
 	}
-	if n := len(e.hub.Stats().Viewers); n != 0 {
-		t.Errorf("%d viewers after DELETE, want 0", n)
-	}
+	// The hub's goroutine lets the viewer go just after Leave has handed it over.
+	eventually(t, "the hub to let the viewer go", func() bool { return len(e.hub.Stats().Viewers) == 0 })
 	eventually(t, "the player to see the connection close", func() bool {
 		select {
 		case s := <-p.client.States():
@@ -303,10 +302,11 @@ func TestPlayerCloseEndsSession(t *testing.T) {
 	if err := p.client.Close(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the session to end", func() bool { return e.handler.Sessions() == 0 })
-	if n := len(e.hub.Stats().Viewers); n != 0 {
-		t.Errorf("%d viewers after the player left, want 0", n)
-	}
+	// The seat comes back once the peer connection is closed, just after the session left
+	// the handler's list; the hub's goroutine lets the viewer go just after Leave.
+	eventually(t, "the session to end", func() bool {
+		return e.handler.Sessions() == 0 && gate.Stats().Now == 0 && len(e.hub.Stats().Viewers) == 0
+	})
 	// A connected session that ends gives its seat back, and is not counted as reaped.
 	if st := gate.Stats(); st.Now != 0 || st.Reaped != 0 {
 		t.Errorf("gate %+v, want the seat back, none reaped", st)
@@ -354,7 +354,9 @@ func TestConnectTimeout(t *testing.T) {
 	if st := gate.Stats(); st.Now != 1 || st.Connecting != 1 {
 		t.Errorf("gate %+v, want one seat, connecting", st)
 	}
-	eventually(t, "the unconnected session to end", func() bool { return e.handler.Sessions() == 0 })
+	// The seat comes back once the peer connection is closed, just after the session left
+	// the handler's list.
+	eventually(t, "the unconnected session to end", func() bool { return e.handler.Sessions() == 0 && gate.Stats().Reaped == 1 })
 	if st := gate.Stats(); st.Now != 0 || st.Connecting != 0 || st.Reaped != 1 {
 		t.Errorf("gate %+v, want the seat back and one reaped", st)
 	}
@@ -442,6 +444,8 @@ func TestAdmissionCapsOffers(t *testing.T) {
 			if n := e.handler.Sessions(); n != held {
 				t.Errorf("%d sessions, want %d", n, held)
 			}
+			// The hub's goroutine takes each viewer in after Join has returned.
+			eventually(t, fmt.Sprintf("%d hub viewers", held), func() bool { return len(e.hub.Stats().Viewers) >= held })
 			if n := len(e.hub.Stats().Viewers); n != held {
 				t.Errorf("%d hub viewers, want %d: a refused offer must make none", n, held)
 			}
