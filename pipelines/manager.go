@@ -76,6 +76,8 @@ type Manager struct {
 	// kept is where pipelines added through the API are kept for the next start; "" when
 	// they are not (see KeepAPIPipelines).
 	kept keptDir
+	// stage works on every analysed frame before it is published; nil for none.
+	stage FrameStage
 }
 
 // NewManager returns a manager that starts pipelines through runtime.
@@ -113,7 +115,7 @@ func (m *Manager) add(p spec.Pipeline, fromConfig bool) error {
 
 // startLocked registers p and starts it; m.mu is held.
 func (m *Manager) startLocked(p spec.Pipeline, fromConfig bool) {
-	s := newSupervisor(p, m.runtime, m.log.With("pipeline", p.Name))
+	s := m.newSupervisorLocked(p)
 	s.fromConfig = fromConfig
 	m.pipelines[p.Name] = s
 	s.start()
@@ -210,7 +212,8 @@ func (m *Manager) List() []Status {
 	return out
 }
 
-// Close stops every pipeline, waiting for each to reach NULL, and refuses further additions.
+// Close stops every pipeline, waiting for each to reach NULL, ends every subscription, and
+// refuses further additions.
 // The stops run in parallel so that one slow pipeline does not hold up the others' shutdown.
 func (m *Manager) Close() {
 	m.mu.Lock()
@@ -226,6 +229,7 @@ func (m *Manager) Close() {
 		go func() {
 			defer wg.Done()
 			s.stop()
+			s.closeSubscriptions() // their pipelines have ended
 		}()
 	}
 	wg.Wait()

@@ -51,7 +51,7 @@ func (m *Manager) Reload(ps []spec.Pipeline) (ReloadResult, error) {
 					m.log.Warn(what, "pipeline", name, "kept_as", aside)
 				}
 			}
-			next := newSupervisor(p, m.runtime, m.log.With("pipeline", name))
+			next := m.newSupervisorLocked(p)
 			next.fromConfig = true
 			m.pipelines[name] = next
 			stop = append(stop, s)
@@ -61,7 +61,7 @@ func (m *Manager) Reload(ps []spec.Pipeline) (ReloadResult, error) {
 		}
 	}
 	for name, p := range want {
-		s := newSupervisor(p, m.runtime, m.log.With("pipeline", name))
+		s := m.newSupervisorLocked(p)
 		s.fromConfig = true
 		m.pipelines[name] = s
 		start = append(start, s)
@@ -89,22 +89,4 @@ func (m *Manager) Reload(ps []spec.Pipeline) (ReloadResult, error) {
 		sort.Strings(names)
 	}
 	return res, nil
-}
-
-// handOverSubscriptions moves s's subscribers to next, which replaces s.
-func (s *supervisor) handOverSubscriptions(next *supervisor) {
-	s.subsMu.Lock()
-	subs := s.subs
-	s.subs = nil
-	s.subsMu.Unlock()
-	next.subsMu.Lock()
-	defer next.subsMu.Unlock()
-	if next.subs == nil {
-		next.subs = make(map[*Subscription]struct{})
-	}
-	for sub := range subs {
-		sub.owner.Store(next)
-		sub.needKeyframe = true
-		next.subs[sub] = struct{}{}
-	}
 }

@@ -55,6 +55,7 @@ type supervisor struct {
 	runtime Runtime
 	log     *slog.Logger
 	budget  restartBudget
+	stage   FrameStage // nil for none
 
 	frames  atomic.Uint64
 	skipped atomic.Uint64 // decoded frames dropped before inference
@@ -69,9 +70,10 @@ type supervisor struct {
 	// timeline keeps the stream's timestamps going forward across runs (see runOnce).
 	timeline timeline
 
-	subsMu sync.Mutex
-	subs   map[*Subscription]struct{}
-	gop    gopCache // the current group of pictures, for new subscribers
+	subsMu   sync.Mutex
+	units    subscribers[media.AccessUnit]
+	analysed subscribers[media.AnalysedFrame]
+	gop      gopCache // the current group of pictures, for new subscribers
 
 	// ctl serialises start and stop so that a restart never sees two loops.
 	ctl    sync.Mutex
@@ -257,6 +259,11 @@ func (s *supervisor) runOnce(ctx context.Context) runResult {
 	// A passthrough run watches for B-frames: access units come in decode order, so a PTS
 	// below an earlier one means the camera reorders pictures.
 	reorders := reorderWatch{passthrough: !encodesAlways(runSpec), found: make(chan struct{})}
+	clock := captureClockOf(s.spec.Source, start)
+	var stage RunStage
+	if s.stage != nil && s.spec.Inference.Enabled {
+		stage = s.stage.StartRun(s.spec)
+	}
 	hooks := media.Hooks{
 		OnFrame: func(f detect.Frame) {
 			f.PTS += base
@@ -268,7 +275,13 @@ func (s *supervisor) runOnce(ctx context.Context) runResult {
 				if f.Detections == nil {
 					f.Detections = []detect.Detection{} // "detections": [] rather than null
 				}
-				s.latest.Store(&Detections{PTS: int64(f.PTS), Frame: index, Time: now, Detections: f.Detections})
+				af := media.AnalysedFrame{PTS: f.PTS, Frame: index, Time: clock.at(now, f.PTS-base),
+					Width: f.Width, Height: f.Height, Detections: f.Detections}
+				if stage != nil {
+					stage.Annotate(&af)
+				}
+				s.latest.Store(&Detections{PTS: int64(af.PTS), Frame: index, Time: af.Time, Detections: af.Detections})
+				s.publishFrame(af)
 			}
 			s.fps.observe(now, 1)
 			if playingSince.Load() == 0 && playingSince.CompareAndSwap(0, now.UnixNano()) {
@@ -286,6 +299,9 @@ func (s *supervisor) runOnce(ctx context.Context) runResult {
 	}
 	s.resetGOP()
 	run, err := s.runtime.Start(runSpec, hooks)
+	if stage != nil {
+		defer stage.End() // once the run is closed: no frame comes after
+	}
 	if err != nil {
 		return runResult{lasted: time.Since(start), err: fmt.Errorf("start: %w", err)}
 	}

@@ -59,7 +59,7 @@ func newViewerRoutes(manager *pipelines.Manager, cfg spec.WebRTC, log *slog.Logg
 	}
 	log.Info("viewer limits", "max_viewers", total, "max_viewers_per_address", perAddress,
 		"connect_timeout", connect, "open_file_limit", fdLimit)
-	hubs := fanout.NewHubs(manager, log)
+	hubs := fanout.NewHubs(viewerSource{manager}, log)
 	ws := signaling.NewHandler(&signaling.PeerViewers{API: pionAPI, Configuration: pcfg.Configuration, Hubs: hubs},
 		signaling.Config{
 			ICEServers:     func() []webrtc.ICEServer { return pcfg.Configuration().ICEServers },
@@ -79,6 +79,27 @@ func newViewerRoutes(manager *pipelines.Manager, cfg spec.WebRTC, log *slog.Logg
 		hubs.AdaptBitrates(ctx, manager, adaptEvery)
 	}()
 	return v, nil
+}
+
+// viewerSource gives the viewers' hubs what the pipelines publish.
+type viewerSource struct{ *pipelines.Manager }
+
+// framesForViewers is how many analysed frames wait for a hub: it sends them at once, and an
+// overlay late by more than a few frames is worth nothing.
+const framesForViewers = 8
+
+// Open subscribes to the pipeline stream's access units and analysed frames.
+func (v viewerSource) Open(stream string, buffer int) (fanout.Stream, error) {
+	aus, err := v.SubscribeAccessUnits(stream, buffer)
+	if err != nil {
+		return fanout.Stream{}, err
+	}
+	frames, err := v.SubscribeFrames(stream, framesForViewers)
+	if err != nil {
+		aus.Close()
+		return fanout.Stream{}, err
+	}
+	return fanout.Stream{AccessUnits: aus.C, Frames: frames.C, Close: func() { aus.Close(); frames.Close() }}, nil
 }
 
 // openFileLimit is the process's soft RLIMIT_NOFILE, which the default caps on viewers are

@@ -6,6 +6,8 @@ import "time"
 type Frame struct {
 	// PTS is the frame's presentation timestamp within its stream.
 	PTS time.Duration
+	// Width and Height are the frame's size in pixels, the detections' coordinate space.
+	Width, Height int
 	// Analysed is true when the model ran on this very frame (not on an earlier one whose
 	// result it carries, with an inference interval or after a skip).
 	Analysed bool

@@ -39,6 +39,11 @@ type Detection struct {
 	// joins the first), simplified. The mask and yolo-seg decoders fill it when
 	// Options.Contours is set.
 	Contour [][2]float32 `json:"contour,omitempty"`
+	// Track and WeightKg are filled after the model, by the weight estimator of a pipeline
+	// that weighs: the detection's track id (from 1) and its pig's weight so far in kg, 0
+	// while unknown.
+	Track    int64   `json:"track,omitempty"`
+	WeightKg float64 `json:"weight_kg,omitempty"`
 }
 
 // Letterbox maps between a frame and a model input of another size: the frame is scaled by

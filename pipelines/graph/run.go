@@ -257,6 +257,9 @@ func (r *Run) newFrameSink() (*gst.Element, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The frame size, read from the first sample's caps: the appsink's callbacks come one at a
+	// time on its streaming thread, and a run's frames keep their size.
+	var width, height int
 	app.SinkFromElement(e).SetCallbacks(&app.SinkCallbacks{
 		NewSampleFunc: func(s *app.Sink) gst.FlowReturn {
 			sample := s.PullSample()
@@ -266,10 +269,13 @@ func (r *Run) newFrameSink() (*gst.Element, error) {
 			defer Release(sample)
 			buf := sample.GetBuffer()
 			defer Release(buf)
+			if width == 0 {
+				width, height = sampleSize(sample)
+			}
 			// Running time, not the raw PTS: encoders shift timestamps (x264enc by 1000 hours, to
 			// keep DTS positive) and say so in the segment; running time undoes that.
 			pts := sample.GetSegment().ToRunningTime(gst.FormatTime, uint64(buf.PresentationTimestamp()))
-			frame := detect.Frame{PTS: time.Duration(pts)}
+			frame := detect.Frame{PTS: time.Duration(pts), Width: width, Height: height}
 			if d, ok, err := meta.Read(buf); err != nil {
 				r.log.Warn("unreadable detections on a frame", "err", err)
 			} else if ok {
@@ -282,6 +288,21 @@ func (r *Run) newFrameSink() (*gst.Element, error) {
 		},
 	})
 	return e, nil
+}
+
+// sampleSize is the width and height its caps give a sample of raw video; 0, 0 when they
+// give none.
+func sampleSize(sample *gst.Sample) (width, height int) {
+	caps := sample.GetCaps()
+	if caps == nil {
+		return 0, 0
+	}
+	defer Release(caps)
+	if caps.GetSize() == 0 {
+		return 0, 0
+	}
+	st := caps.GetStructureAt(0)
+	return field[int](st, "width"), field[int](st, "height")
 }
 
 // SetNull puts a pipeline in NULL, keeping its wrapper alive until the state change has

@@ -117,3 +117,23 @@ func EightBit(p Picture) (Picture, error) {
 	p.Format, p.Planes = format, planes
 	return Planar(p)
 }
+
+// AnalysedFrame is one frame that left a pipeline's model, with what was found in it: the one
+// stream of analysis a pipeline publishes, to which the viewers' overlay, the weight estimator
+// and later metrics and events subscribe.
+type AnalysedFrame struct {
+	// PTS is the frame's presentation timestamp on its access units' clock (continuous across
+	// the pipeline's restarts, as the access units' are).
+	PTS time.Duration
+	// Frame is the frame's index in the stream since the pipeline (re)started, from 0.
+	Frame uint64
+	// Time is when the frame was captured: for a synthetic pen that grows, its simulated time;
+	// otherwise the wall clock when the frame left the pipeline.
+	Time time.Time
+	// Width and Height are the frame's size in pixels, the detections' coordinate space; 0
+	// when the pipeline did not say.
+	Width, Height int
+	// Detections are the objects in the frame, never nil. A stage before publication (the
+	// weight estimator) may fill their Track and WeightKg.
+	Detections []detect.Detection
+}

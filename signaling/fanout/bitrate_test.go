@@ -34,7 +34,7 @@ func (f *fakeEncoders) SetEncoderBitrate(_ string, kbps int) (int, error) {
 // A viewer's REMB reaches the hub's estimate, and AdaptBitrates asks the stream's encoder for
 // the headroom below it.
 func TestREMBDrivesTheEncoderBitrate(t *testing.T) {
-	hubs := NewHubs(idleManager(t, "pen1"), testLogger(t))
+	hubs := NewHubs(idleSource("pen1"), testLogger(t))
 	t.Cleanup(hubs.Close)
 	h, ok := hubs.Hub("pen1")
 	if !ok {

@@ -3,26 +3,17 @@ package fanout
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/pion/webrtc/v4"
 
 	"github.com/pigweight/pigweight/elements/detect"
-	"github.com/pigweight/pigweight/pipelines"
+	"github.com/pigweight/pigweight/pipelines/media"
 )
-
-// DetectionSource gives a stream's latest analysed frame: the pipeline manager.
-type DetectionSource interface {
-	Detections(name string) (pipelines.Detections, error)
-}
 
 // Detection messages: what a viewer's "detections" DataChannel carries.
 const (
 	// DetectionsLabel is the label of the DataChannel that carries detections.
 	DetectionsLabel = "detections"
-	// DefaultDetectionsPoll is how often a hub looks for a newly analysed frame: faster than
-	// any camera's frame interval, and a lookup costs a map access under a lock.
-	DefaultDetectionsPoll = 10 * time.Millisecond
 	// maxDetectionsBuffered is how many bytes may wait in a viewer's channel before its
 	// messages are dropped (counted): an overlay a second late is worthless.
 	maxDetectionsBuffered = 64 << 10
@@ -84,35 +75,32 @@ func (h *Hub) hasDetectionViewers() bool {
 	return false
 }
 
-// PollDetections sends the stream's newly analysed frames from src to the hub's viewers,
-// looking every interval, until ctx is done or the hub has stopped.
-func (h *Hub) PollDetections(ctx context.Context, src DetectionSource, interval time.Duration) {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var last int64
-	var seen bool
+// SendFrames sends each analysed frame from frames to the hub's viewers that have a
+// detections channel, until ctx is done, the hub has stopped or frames is closed. Frames that
+// come while no viewer has one are not encoded at all.
+func (h *Hub) SendFrames(ctx context.Context, frames <-chan media.AnalysedFrame) {
 	for {
+		var f media.AnalysedFrame
+		var ok bool
 		select {
 		case <-ctx.Done():
 			return
 		case <-h.done:
 			return
-		case <-tick.C:
+		case f, ok = <-frames:
+			if !ok {
+				return
+			}
 		}
 		if !h.hasDetectionViewers() {
 			continue
 		}
-		d, err := src.Detections(h.stream)
-		if err != nil || (seen && d.PTS == last) {
-			continue
-		}
-		last, seen = d.PTS, true
-		dets := d.Detections
+		dets := f.Detections
 		if dets == nil {
 			dets = []detect.Detection{}
 		}
 		msg, err := json.Marshal(DetectionsMessage{
-			RTP: RTPTimestamp(time.Duration(d.PTS)), PTS: d.PTS, Frame: d.Frame, Detections: dets,
+			RTP: RTPTimestamp(f.PTS), PTS: int64(f.PTS), Frame: f.Frame, Detections: dets,
 		})
 		if err != nil {
 			h.log.Warn("detections: encode", "err", err)

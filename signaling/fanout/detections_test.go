@@ -3,56 +3,37 @@ package fanout
 import (
 	"context"
 	"encoding/json"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
 	"github.com/pigweight/pigweight/elements/detect"
-	"github.com/pigweight/pigweight/pipelines"
 	"github.com/pigweight/pigweight/pipelines/media"
 	"github.com/pigweight/pigweight/signaling/fanout/fanouttest"
 )
-
-// latestDetections plays the pipeline manager: the latest analysed frame is the last access
-// unit fed, with one box.
-type latestDetections struct {
-	pts   atomic.Int64
-	valid atomic.Bool
-}
-
-func (l *latestDetections) Detections(string) (pipelines.Detections, error) {
-	if !l.valid.Load() {
-		return pipelines.Detections{}, pipelines.ErrNoDetections
-	}
-	pts := l.pts.Load()
-	return pipelines.Detections{PTS: pts, Frame: uint64(time.Duration(pts) / frameDuration), Detections: []detect.Detection{
-		{Box: detect.Box{X: 10, Y: 20, W: 30, H: 40}, Class: "pig", Score: 0.9},
-	}}, nil
-}
 
 // A viewer's "detections" DataChannel, opened by the server before its offer, carries each
 // analysed frame once, stamped with the RTP timestamp of that frame's video.
 func TestDetectionsMatchVideoRTPTimestamps(t *testing.T) {
 	h, in, _ := runningHub(t, nil)
-	src := &latestDetections{}
+	analysed := make(chan media.AnalysedFrame, 1)
 	ctx, cancel := context.WithCancel(context.Background())
-	polled := make(chan struct{})
+	sent := make(chan struct{})
 	go func() {
-		defer close(polled)
-		h.PollDetections(ctx, src, 2*time.Millisecond)
+		defer close(sent)
+		h.SendFrames(ctx, analysed)
 	}()
-	t.Cleanup(func() { cancel(); <-polled })
+	t.Cleanup(func() { cancel(); <-sent })
 
 	client, v := detectionsViewer(t, h)
 
 	aus := fixture(t)
 	for _, au := range aus {
 		feed(t, in, []media.AccessUnit{au}, 0)
-		src.pts.Store(int64(au.PTS))
-		src.valid.Store(true)
-		time.Sleep(15 * time.Millisecond) // several polls per frame: each frame still sent once
+		analysed <- media.AnalysedFrame{PTS: au.PTS, Frame: uint64(au.PTS / frameDuration), Detections: []detect.Detection{
+			{Box: detect.Box{X: 10, Y: 20, W: 30, H: 40}, Class: "pig", Score: 0.9, Track: 3, WeightKg: 41.5},
+		}}
 	}
 
 	frames := map[uint32]bool{}
@@ -87,7 +68,7 @@ func TestDetectionsMatchVideoRTPTimestamps(t *testing.T) {
 			t.Errorf("frame rtp %d sent twice", d.RTP)
 		}
 		seen[d.RTP] = true
-		if len(d.Detections) != 1 || d.Detections[0].Class != "pig" {
+		if len(d.Detections) != 1 || d.Detections[0].Class != "pig" || d.Detections[0].Track != 3 || d.Detections[0].WeightKg != 41.5 {
 			t.Errorf("detections %+v", d.Detections)
 		}
 	}

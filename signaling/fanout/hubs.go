@@ -5,12 +5,29 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/pigweight/pigweight/pipelines"
+	"github.com/pigweight/pigweight/pipelines/media"
 )
 
-// Source is where hubs get their streams' access units: the pipeline manager.
+// Source is where hubs get their streams: the pipeline manager, adapted by cmd. Signalling
+// knows nothing of pipelines; this is all it needs of them.
 type Source interface {
-	SubscribeAccessUnits(name string, buffer int) (*pipelines.Subscription, error)
+	// Open subscribes to stream's output, buffering up to buffer access units; an error when
+	// no such stream exists.
+	Open(stream string, buffer int) (Stream, error)
+	// RequestKeyframe asks stream's encoder for a keyframe as soon as it can; an error (and
+	// nothing happens) for a stream that passes the camera's own access units through.
+	RequestKeyframe(stream string) error
+}
+
+// Stream is one pipeline's output as a hub takes it.
+type Stream struct {
+	// AccessUnits are its encoded pictures, starting with the current group of pictures.
+	AccessUnits <-chan media.AccessUnit
+	// Frames are its analysed frames, for the viewers' detections channels; nil, or a channel
+	// that never carries any, for a stream without analysis.
+	Frames <-chan media.AnalysedFrame
+	// Close ends the subscriptions; both channels are closed then, or when the pipeline ends.
+	Close func()
 }
 
 // subscriptionBuffer is how many access units a hub's subscription holds. A hub reads them at
@@ -32,8 +49,8 @@ type Hubs struct {
 }
 
 type hubEntry struct {
-	hub *Hub
-	sub *pipelines.Subscription
+	hub    *Hub
+	stream Stream
 }
 
 // NewHubs returns an empty set of hubs over src.
@@ -61,24 +78,16 @@ func (h *Hubs) Hub(stream string) (*Hub, bool) {
 			return e.hub, true
 		}
 	}
-	sub, err := h.src.SubscribeAccessUnits(stream, subscriptionBuffer)
+	st, err := h.src.Open(stream, subscriptionBuffer)
 	if err != nil {
 		return nil, false
 	}
 	hub := NewHub(stream, h.log)
-	// A manager whose pipelines encode for viewers gives them keyframes when they ask.
-	if k, ok := h.src.(KeyframeSource); ok {
-		hub.requestKeyframe = func() { _ = k.RequestKeyframe(stream) }
-	}
-	h.hubs[stream] = &hubEntry{hub: hub, sub: sub}
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		hub.Run(h.ctx, sub.C)
-	}()
-	// A manager that analyses frames also feeds the viewers' detections channels.
-	if det, ok := h.src.(DetectionSource); ok {
-		h.wg.Go(func() { hub.PollDetections(h.ctx, det, DefaultDetectionsPoll) })
+	hub.requestKeyframe = func() { _ = h.src.RequestKeyframe(stream) }
+	h.hubs[stream] = &hubEntry{hub: hub, stream: st}
+	h.wg.Go(func() { hub.Run(h.ctx, st.AccessUnits) })
+	if st.Frames != nil {
+		h.wg.Go(func() { hub.SendFrames(h.ctx, st.Frames) })
 	}
 	return hub, true
 }
@@ -112,7 +121,7 @@ func (h *Hubs) Close() {
 	h.mu.Lock()
 	h.cancel()
 	for name, e := range h.hubs {
-		e.sub.Close()
+		e.stream.Close()
 		delete(h.hubs, name)
 	}
 	h.mu.Unlock()

@@ -1,7 +1,8 @@
 package fanout
 
 import (
-	"context"
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,43 +10,62 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/pigweight/pigweight/pipelines"
 	"github.com/pigweight/pigweight/pipelines/media"
-	"github.com/pigweight/pigweight/pipelines/spec"
 )
 
-// idleRun is a pipeline that runs until it is stopped and produces nothing: enough for hubs to
-// subscribe to.
-type idleRun struct{}
-
-func (idleRun) Decoder() string { return "" }
-
-func (idleRun) Wait(ctx context.Context) error {
-	<-ctx.Done()
-	return ctx.Err()
+// testSource plays the pipeline manager: its streams exist until ended and publish what the
+// test sends; it counts keyframe requests.
+type testSource struct {
+	mu      sync.Mutex
+	streams map[string]bool
+	opened  map[string][]chan media.AccessUnit
+	asked   chan string
 }
 
-func (idleRun) Close() {}
-
-// idleManager is a pipeline manager holding one idle pipeline, stream, closed at the end of
-// the test.
-func idleManager(t *testing.T, stream string) *pipelines.Manager {
-	t.Helper()
-	m := pipelines.NewManager(pipelines.RuntimeFunc(func(spec.Pipeline, media.Hooks) (pipelines.Run, error) {
-		return idleRun{}, nil
-	}), testLogger(t))
-	t.Cleanup(m.Close)
-	p := spec.DefaultPipeline()
-	p.Name = stream
-	p.Source.Type = spec.SourceSynthetic
-	if err := m.Add(p); err != nil {
-		t.Fatal(err)
+// idleSource is a source of the streams names, which produce nothing: enough for hubs to
+// subscribe to.
+func idleSource(names ...string) *testSource {
+	s := &testSource{streams: map[string]bool{}, opened: map[string][]chan media.AccessUnit{}, asked: make(chan string, 16)}
+	for _, n := range names {
+		s.streams[n] = true
 	}
-	return m
+	return s
+}
+
+func (s *testSource) Open(stream string, buffer int) (Stream, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.streams[stream] {
+		return Stream{}, errors.New("no such stream")
+	}
+	c := make(chan media.AccessUnit, buffer)
+	s.opened[stream] = append(s.opened[stream], c)
+	var once sync.Once
+	return Stream{AccessUnits: c, Close: func() { once.Do(func() { s.closeOne(stream, c) }) }}, nil
+}
+
+func (s *testSource) closeOne(stream string, c chan media.AccessUnit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, o := range s.opened[stream] {
+		if o == c {
+			close(c)
+			s.opened[stream] = append(s.opened[stream][:i], s.opened[stream][i+1:]...)
+			return
+		}
+	}
+}
+
+func (s *testSource) RequestKeyframe(stream string) error {
+	select {
+	case s.asked <- stream:
+	default:
+	}
+	return nil
 }
 
 func TestHubsViewers(t *testing.T) {
-	hubs := NewHubs(idleManager(t, "pen1"), testLogger(t))
+	hubs := NewHubs(idleSource("pen1"), testLogger(t))
 	t.Cleanup(hubs.Close) // before the manager closes
 
 	if n := hubs.Viewers("pen1"); n != 0 {
@@ -97,21 +117,10 @@ func TestHubsViewers(t *testing.T) {
 	}
 }
 
-// keyframeCounter is a manager that counts keyframe requests, as for an encoded stream.
-type keyframeCounter struct {
-	*pipelines.Manager
-	asked chan string
-}
-
-func (k keyframeCounter) RequestKeyframe(stream string) error {
-	k.asked <- stream
-	return nil
-}
-
 // A viewer joining, and one reporting a lost picture, make the hub ask the stream's encoder for
 // a keyframe, no more often than the keyframe interval.
 func TestViewersAskTheEncoderForKeyframes(t *testing.T) {
-	src := keyframeCounter{Manager: idleManager(t, "pen1"), asked: make(chan string, 16)}
+	src := idleSource("pen1")
 	hubs := NewHubs(src, testLogger(t))
 	t.Cleanup(hubs.Close)
 	h, ok := hubs.Hub("pen1")
