@@ -39,6 +39,9 @@ type drawnFrame struct {
 		X, Y, W, H float32
 		Class      string  `json:"class"`
 		Score      float32 `json:"score"`
+		Track      int64   `json:"track"`
+		WeightKg   float64 `json:"weightKg"`
+		Label      string  `json:"label"`
 	} `json:"boxes"`
 }
 
@@ -366,6 +369,29 @@ func TestBrowserViewDrawsDetectionsOnTheirFrame(t *testing.T) {
 	recall := float64(tp) / float64(tp+fn)
 	precision := float64(tp) / float64(tp+fp)
 	t.Logf("%d drawn frames: recall %.3f, precision %.3f (tp %d, fp %d, fn %d)", len(result.Drawn), recall, precision, tp, fp, fn)
+
+	// The view writes each weighed pig's weight on its box: the estimator runs on the demo
+	// pen out of the box, and a track has a weight after a few good frames.
+	var boxes, weighed int
+	for _, d := range result.Drawn {
+		for _, b := range d.Boxes {
+			boxes++
+			if b.WeightKg <= 0 {
+				continue
+			}
+			weighed++
+			if want := fmt.Sprintf("%.1f kg", b.WeightKg); b.Label != want || b.Track <= 0 {
+				t.Errorf("box of track %d weighing %.2f kg is labelled %q, want %q", b.Track, b.WeightKg, b.Label, want)
+			}
+			if b.WeightKg < 10 || b.WeightKg > 250 {
+				t.Errorf("track %d weighs %.1f kg: not a pig's weight", b.Track, b.WeightKg)
+			}
+		}
+	}
+	t.Logf("%d of %d drawn boxes carry a weight", weighed, boxes)
+	if weighed*2 < boxes {
+		t.Errorf("only %d of %d drawn boxes carry a weight", weighed, boxes)
+	}
 	if recall < 0.9 || precision < 0.9 {
 		t.Errorf("drawn boxes against the ground truth: recall %.3f, precision %.3f; want both ≥ 0.9", recall, precision)
 	}

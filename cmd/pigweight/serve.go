@@ -99,6 +99,13 @@ func serve(args []string, stderr io.Writer) int {
 	engines := loadEngines(ort, cfg.Models, log)
 	defer closeEngines(engines)
 	manager := pipelines.NewManager(gstRuntime(log), log)
+	pens, closeWeighing, err := openWeighing(cfg.Server.DataDir, log)
+	if err != nil {
+		log.Error("cannot open the database in the data directory (move the file away to start afresh)", "err", err)
+		return 1
+	}
+	defer closeWeighing() // after manager.Close below: the runs' open visits are stored too
+	manager.SetFrameStage(weighingStage{pens})
 	limitGoMemory(cfg.Server.FrameCacheBytes, log)
 	library, closeFrames, err := newVideoLibrary(cfg, engines, log)
 	if err != nil {
@@ -126,6 +133,7 @@ func serve(args []string, stderr io.Writer) int {
 		Reload:  func() (any, error) { return reload(f, cfg, manager, log) },
 		Videos:  library,
 		Viewers: viewers.hubs.Viewers,
+		Pens:    pens,
 	})
 	// Uploads bypass the Fiber app, which would hold the whole body in memory.
 	upload := web.Route{Pattern: "POST /api/v1/videos", Handler: api.UploadHandler(library, cfg.Server.APIToken, log), BodyTypes: api.UploadBodyTypes()}

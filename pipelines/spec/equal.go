@@ -5,14 +5,15 @@ import "slices"
 // Equal reports whether p and q describe the same pipeline, so that a hot reload restarts
 // only what changed. A nil and an empty Outputs are equal: both mean no outputs.
 func (p Pipeline) Equal(q Pipeline) bool {
-	// Source, Inference and Restart hold only comparable fields; a field added to them that
+	// Source, Inference, Restart and Weight hold only comparable fields; a field added to them that
 	// is not comparable stops this from compiling, which is the reminder wanted here.
 	return p.Name == q.Name &&
 		p.Source == q.Source &&
 		p.Decode == q.Decode &&
 		p.Inference == q.Inference &&
 		slices.Equal(p.Outputs, q.Outputs) &&
-		p.Restart == q.Restart
+		p.Restart == q.Restart &&
+		p.Weight == q.Weight
 }
 
 // Equal reports whether c and d hold the same settings. Where each was parsed from (the

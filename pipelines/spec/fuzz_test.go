@@ -18,6 +18,7 @@ var roundTripCases = []struct {
 }{
 	{"minimal", minimal},
 	{"defaults only", "server: {}\n"},
+	{"weighed", minimal + "    weight:\n      pen: barn-a\n      camera: {height_m: 2.4, fov_deg: 70}\n      roi: [10, 20.5, 600, 440]\n      min_good_frames: 8\n"},
 	{"full", `
 server:
   listen: "[::]:8080"

@@ -349,6 +349,14 @@ func (p *parser) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		return
 	}
+	// The callback form of UnmarshalYAML, which packages that import no YAML library offer
+	// (weight.ROI); yaml.v3 decodes the node for it.
+	if u, ok := v.Addr().Interface().(callbackUnmarshaler); ok {
+		if err := u.UnmarshalYAML(n.Decode); err != nil {
+			p.fail(n, path, "%s", err.Error())
+		}
+		return
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		p.decodeStruct(n, v, path)
@@ -362,6 +370,11 @@ func (p *parser) decode(n *yaml.Node, v reflect.Value, path string) {
 		// Only reachable if types.go gains a field of a kind this decoder does not know.
 		p.fail(n, path, "cannot be read: the schema has an unsupported field type %s", v.Type())
 	}
+}
+
+// callbackUnmarshaler is the UnmarshalYAML that yaml.v2 defined and yaml.v3 still honours.
+type callbackUnmarshaler interface {
+	UnmarshalYAML(unmarshal func(any) error) error
 }
 
 // field is one YAML key of a struct.

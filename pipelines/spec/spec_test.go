@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pigweight/pigweight/elements/weight"
 )
 
 // fakeEnv is the environment the tests parse with, so that no test touches os env.
@@ -57,6 +59,21 @@ pipelines:
     source:
       type: synthetic
 `
+
+func TestPipelinePen(t *testing.T) {
+	cfg, err := parse(minimal + "  - name: cam-2\n    source: {type: synthetic}\n    weight: {pen: demo, roi: [0, 0, 320, 240]}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"demo", "demo"} {
+		if got := cfg.Pipelines[i].Pen(); got != want {
+			t.Errorf("pipelines[%d].Pen() = %q, want %q", i, got, want)
+		}
+	}
+	if got, want := cfg.Pipelines[1].Weight.ROI, (weight.ROI{W: 320, H: 240}); got != want {
+		t.Errorf("roi = %+v, want %+v", got, want)
+	}
+}
 
 func TestParseAppliesDefaults(t *testing.T) {
 	cfg, err := parse(`
@@ -239,13 +256,23 @@ models:
     path: m.onnx
     size: 640
 `, []string{
-			"4 pipelines[0].colour: unknown field (known: name, source, decode, inference, outputs, restart)",
+			"4 pipelines[0].colour: unknown field (known: name, source, decode, inference, outputs, restart, weight)",
 			"7 pipelines[0].source.url: unknown field (known: type, uri, loop, transport, latency, watchdog, synthetic)",
 			"9 pipelines[0].source.synthetic.pig: unknown field (known: width, height, fps, pigs, seed)",
 			"12 pipelines[0].outputs[0].overlays: unknown field (known: type, overlay, encode, min_bitrate_kbps, max_bitrate_kbps)",
 			"14 pipelines[0].restart.backoff: unknown field (known: backoff_min, backoff_max)",
 			"18 models[0].size: unknown field (known: name, path, format, input_size, classes, providers, max_batch, max_wait, workers, threads, confidence, iou)",
 		}},
+		{"weight section", minimal + "    weight:\n      pen: 'barn a'\n      camera: {height_m: 30, pixels_per_metre: 90}\n      roi: [1, 2, 3]\n      min_score: 2\n", []string{
+			"7 pipelines[0].weight.pen: must be 1 to 64 letters, digits, '_' or '-'",
+			"8 pipelines[0].weight.camera.height_m: 30 outside (0, 20]",
+			"9 pipelines[0].weight.roi: want [x, y, w, h], got 3 numbers",
+			"10 pipelines[0].weight.min_score: 2 outside (0, 1]",
+		}},
+		{"weight roi not numbers", minimal + "    weight: {roi: [a, 2, 3, 4]}\n",
+			[]string{"6 pipelines[0].weight.roi: want [x, y, w, h]: yaml: unmarshal errors:\n  line 6: cannot unmarshal !!str `a` into float64"}},
+		{"weight with fov and scale", minimal + "    weight: {camera: {fov_deg: 70, pixels_per_metre: 90}}\n",
+			[]string{"6 pipelines[0].weight.camera.fov_deg: given together with pixels_per_metre; give one of them"}},
 		{"keys are case sensitive", "Server: {}\n",
 			[]string{"1 Server: unknown field (known: server, webrtc, models, pipelines)"}},
 		{"duplicate key", "server:\n  listen: :1\n  listen: :2\n",
@@ -298,7 +325,7 @@ pipelines:
 `, []string{
 			"4 pipelines[0].source.uri: must be a path or a file:// URI",
 			`5 pipelines[0].decode: must be one of auto, nvdec, software (got "gpu")`,
-			"6 pipelines[0].bogus: unknown field (known: name, source, decode, inference, outputs, restart)",
+			"6 pipelines[0].bogus: unknown field (known: name, source, decode, inference, outputs, restart, weight)",
 		}},
 	}
 	for _, tt := range tests {

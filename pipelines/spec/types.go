@@ -1,5 +1,7 @@
 package spec
 
+import "github.com/pigweight/pigweight/elements/weight"
+
 // Config is one pigweight configuration file.
 type Config struct {
 	Server    Server     `yaml:"server" json:"server"`
@@ -141,6 +143,18 @@ type Pipeline struct {
 	Inference Inference `yaml:"inference" json:"inference"`
 	Outputs   []Output  `yaml:"outputs" json:"outputs"`
 	Restart   Restart   `yaml:"restart" json:"restart"`
+	// Weight says how the pigs this pipeline's model finds are weighed: the pen their visits
+	// join (default: the pipeline's name; several cameras on one pen name the same pen), the
+	// camera's geometry, the part of the frame that is the pen, and the quality gates.
+	Weight weight.Config `yaml:"weight" json:"weight"`
+}
+
+// Pen is the pen this pipeline's visits join: weight.pen, or the pipeline's name.
+func (p Pipeline) Pen() string {
+	if p.Weight.Pen != "" {
+		return p.Weight.Pen
+	}
+	return p.Name
 }
 
 // Source says where a pipeline's video comes from.

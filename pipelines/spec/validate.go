@@ -2,8 +2,8 @@ package spec
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
-	"github.com/pigweight/pigweight/pipelines/pen"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pigweight/pigweight/elements/weight"
+	"github.com/pigweight/pigweight/pipelines/pen"
 )
 
 // Limits that Validate enforces and whose reason is not in the message.
@@ -428,6 +431,7 @@ func (v *validator) pipeline(path string, p *Pipeline, rules pipelineRules) {
 		}
 	}
 	v.between(joinPath(in, "interval"), p.Inference.Interval, 1, maxInterval)
+	v.weight(at("weight"), &p.Weight)
 
 	seen := map[OutputType]int{}
 	for i, o := range p.Outputs {
@@ -459,6 +463,20 @@ func (v *validator) pipeline(path string, p *Pipeline, rules pipelineRules) {
 		v.add(joinPath(rp, "backoff_max"), "must be at least backoff_min (%s)", lo)
 	case hi > maxBackoff:
 		v.add(joinPath(rp, "backoff_max"), "must be at most %s", maxBackoff)
+	}
+}
+
+// weight checks a pipeline's weight section: the pen's name like a pipeline's, the rest as
+// the estimator itself checks it.
+func (v *validator) weight(path string, w *weight.Config) {
+	if w.Pen != "" && !pipelineNameRE.MatchString(w.Pen) {
+		v.add(joinPath(path, "pen"), "must be 1 to 64 letters, digits, '_' or '-'")
+	}
+	var problems weight.ConfigErrors
+	if errors.As(w.Validate(), &problems) {
+		for _, e := range problems {
+			v.add(joinPath(path, e.Field), "%s", e.Message)
+		}
 	}
 }
 

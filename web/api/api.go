@@ -73,6 +73,9 @@ type Options struct {
 	// "viewers" with every pipeline. Called once per pipeline answered; it must not block. Nil:
 	// 0 for every pipeline.
 	Viewers func(stream string) int
+	// Pens is the weighing service: pens, their visits, check-weighs and calibrations
+	// (/api/v1/pens). When nil, pens are listed empty and the rest answers 503.
+	Pens Pens
 }
 
 // PipelineStatus is a pipeline as the API answers it: the manager's status and its viewers.
@@ -91,6 +94,7 @@ type server struct {
 	reload    func() (any, error)
 	videos    Videos
 	viewers   func(stream string) int
+	pens      Pens
 	log       *slog.Logger
 	version   string
 	openapi   []byte
@@ -111,6 +115,7 @@ func New(opts Options) *fiber.App {
 		reload:    opts.Reload,
 		videos:    opts.Videos,
 		viewers:   opts.Viewers,
+		pens:      opts.Pens,
 		log:       log.With("component", "api"),
 		version:   opts.Version,
 	}
@@ -119,6 +124,9 @@ func New(opts Options) *fiber.App {
 	}
 	if s.videos == nil {
 		s.videos = closedVideos{}
+	}
+	if s.pens == nil {
+		s.pens = closedPens{}
 	}
 	doc, err := openAPIJSON(opts.Version)
 	if err != nil {
@@ -186,6 +194,12 @@ func New(opts Options) *fiber.App {
 	v1.Get("/jobs/:job", s.getJob)
 	v1.Delete("/jobs/:job", s.cancelJob)
 	v1.Get("/jobs/:job/results.csv", s.jobCSV)
+	v1.Get("/pens", s.listPens)
+	v1.Get("/pens/:pen/visits", s.penVisits)
+	v1.Get("/pens/:pen/visits.csv", s.penVisitsCSV)
+	v1.Get("/pens/:pen/checkweighs", s.listCheckWeighs)
+	v1.Post("/pens/:pen/checkweighs", s.addCheckWeigh)
+	v1.Get("/pens/:pen/calibration", s.penCalibration)
 
 	app.Get("/docs", s.docs)
 	app.Get("/", s.uiIndex)
@@ -367,8 +381,8 @@ func isPipelineBodyType(mt string) bool {
 // checkBodyType refuses bodies that are not plain YAML or JSON: forms, multipart uploads and
 // compressed bodies would reach the parser as noise and fail with a confusing message.
 func checkBodyType(c *fiber.Ctx) error {
-	if enc := strings.TrimSpace(c.Get(fiber.HeaderContentEncoding)); enc != "" && !strings.EqualFold(enc, "identity") {
-		return &requestError{status: fiber.StatusUnsupportedMediaType, msg: "compressed request bodies are not accepted"}
+	if err := refuseCompressed(c); err != nil {
+		return err
 	}
 	ct := c.Get(fiber.HeaderContentType)
 	mt := ""
@@ -382,6 +396,29 @@ func checkBodyType(c *fiber.Ctx) error {
 		return &requestError{
 			status: fiber.StatusUnsupportedMediaType,
 			msg:    fmt.Sprintf("Content-Type %q is not accepted: send application/yaml or application/json", ct),
+		}
+	}
+	return nil
+}
+
+// refuseCompressed refuses a compressed body: it would reach the parser as noise, and a small
+// compressed request could inflate past MaxBodyBytes.
+func refuseCompressed(c *fiber.Ctx) error {
+	if enc := strings.TrimSpace(c.Get(fiber.HeaderContentEncoding)); enc != "" && !strings.EqualFold(enc, "identity") {
+		return &requestError{status: fiber.StatusUnsupportedMediaType, msg: "compressed request bodies are not accepted"}
+	}
+	return nil
+}
+
+// checkJSONBody refuses a body that is compressed or whose Content-Type, when it has one, is
+// not application/json.
+func checkJSONBody(c *fiber.Ctx) error {
+	if err := refuseCompressed(c); err != nil {
+		return err
+	}
+	if ct := c.Get(fiber.HeaderContentType); strings.TrimSpace(ct) != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return &requestError{status: fiber.StatusUnsupportedMediaType, msg: fmt.Sprintf("Content-Type %q is not accepted: send application/json", ct)}
 		}
 	}
 	return nil

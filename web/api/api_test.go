@@ -182,6 +182,7 @@ func newTestApp(t *testing.T, f Pipelines, token string) *fiber.App {
 			return pipelines.ReloadResult{Unchanged: []string{"pen2"}}, nil
 		},
 		Videos: newFakeVideos(),
+		Pens:   newTestPens(t),
 	})
 }
 
@@ -572,7 +573,7 @@ func checkErrorShape(t *testing.T, res *http.Response, body []byte) ErrorRespons
 // pathFor turns a registered route path into a request path naming pipeline "pen2", and the
 // video, frame and job that newFakeVideos holds.
 func pathFor(route string) string {
-	return strings.NewReplacer(":name", "pen2", ":id", fakeVideoID, ":n", "0", ":job", fakeJobID).Replace(route)
+	return strings.NewReplacer(":name", "pen2", ":pen", "pen2", ":id", fakeVideoID, ":n", "0", ":job", fakeJobID).Replace(route)
 }
 
 // apiRoutes are the app's routes without HEAD (Fiber adds one per GET) and without the start
@@ -600,8 +601,11 @@ func TestToken(t *testing.T) {
 			mutating++
 		}
 		body := ""
-		if r.Method == fiber.MethodPost && r.Path == "/api/v1/pipelines" {
+		switch {
+		case r.Method == fiber.MethodPost && r.Path == "/api/v1/pipelines":
 			body = `{"name":"new","source":{"type":"rtsp"}}`
+		case r.Method == fiber.MethodPost && r.Path == "/api/v1/pens/:pen/checkweighs":
+			body = testCheckWeigh
 		}
 		cases := []struct {
 			name   string

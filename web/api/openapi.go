@@ -36,6 +36,7 @@ func openAPIDocument(version string) obj {
 			{"name": "pipelines", "description": "Pipelines and their state."},
 			{"name": "videos", "description": "Uploaded recordings and their exact frames."},
 			{"name": "jobs", "description": "Batch inference over frame ranges of uploaded videos."},
+			{"name": "weights", "description": "Pens, their pigs' visits and weights, check-weighs from a scale and the calibration they fit."},
 			{"name": "system", "description": "The server and the machine it runs on."},
 			{"name": "docs", "description": "This description of the API."},
 		},
@@ -62,6 +63,9 @@ func statusResponse(description string) obj {
 func openAPIPaths() obj {
 	paths := pipelinePaths()
 	for k, v := range videoPaths() {
+		paths[k] = v
+	}
+	for k, v := range penPaths() {
 		paths[k] = v
 	}
 	return paths
@@ -351,7 +355,7 @@ func openAPIComponents() obj {
 			"VideoBusy":            errorResponse("The video is still uploading or being deleted."),
 			"NoVideos":             errorResponse("The server has no video library, or it is shutting down."),
 		},
-		"schemas": openAPISchemas(),
+		"schemas": withPenSchemas(openAPISchemas()),
 	}
 }
 
@@ -399,6 +403,13 @@ func duration(description string) obj {
 	return obj{"type": "string", "description": description + " A Go duration such as 200ms or 30s.", "example": "500ms"}
 }
 
+func withPenSchemas(schemas obj) obj {
+	for k, v := range penSchemas() {
+		schemas[k] = v
+	}
+	return schemas
+}
+
 func openAPISchemas() obj {
 	return obj{
 		"Health": object("", []string{"status"}, obj{
@@ -437,12 +448,14 @@ func openAPISchemas() obj {
 			"detections": obj{"type": "array", "items": schemaRef("Detection")},
 		}),
 		"Detection": object("One object in a frame, in frame pixels.", []string{"box", "class_id", "class", "score", "area"}, obj{
-			"box":      obj{"type": "array", "items": obj{"type": "number"}, "minItems": 4, "maxItems": 4, "description": "[x, y, w, h]: top-left corner, width and height."},
-			"class_id": integer("The model's class index."),
-			"class":    str("The class name from the model's config, or the index as text."),
-			"score":    obj{"type": "number", "description": "Confidence, 0 to 1."},
-			"area":     integer("Size in frame pixels: mask pixels for mask models, box area for box models."),
-			"contour":  obj{"type": "array", "items": obj{"type": "array", "items": obj{"type": "number"}}, "description": "Outline as [x, y] points, when the model gives masks and contours were asked for."},
+			"box":       obj{"type": "array", "items": obj{"type": "number"}, "minItems": 4, "maxItems": 4, "description": "[x, y, w, h]: top-left corner, width and height."},
+			"class_id":  integer("The model's class index."),
+			"class":     str("The class name from the model's config, or the index as text."),
+			"score":     obj{"type": "number", "description": "Confidence, 0 to 1."},
+			"area":      integer("Size in frame pixels: mask pixels for mask models, box area for box models."),
+			"contour":   obj{"type": "array", "items": obj{"type": "array", "items": obj{"type": "number"}}, "description": "Outline as [x, y] points, when the model gives masks and contours were asked for."},
+			"track":     integer("The pig's track id within its pipeline's run (absent for an unclaimed low-score detection)."),
+			"weight_kg": number("The track's weight so far, the median of its good frames; absent while unknown."),
 		}),
 		"Status": object("A snapshot of one pipeline.",
 			[]string{"name", "state", "since", "decoder", "frames", "fps", "restarts", "last_error", "origin", "spec", "viewers"},
@@ -469,6 +482,7 @@ func openAPISchemas() obj {
 			"inference": schemaRef("Inference"),
 			"outputs":   obj{"type": "array", "items": schemaRef("Output")},
 			"restart":   schemaRef("Restart"),
+			"weight":    schemaRef("Weight"),
 		}),
 		"Source": object("Where the video comes from.", []string{"type"}, obj{
 			"type":      enum("synthetic is the generated demo pen; it needs no camera.", "rtsp", "file", "synthetic"),

@@ -11,8 +11,11 @@ import (
 	"testing"
 
 	"github.com/pigweight/pigweight/elements/detect"
+	"github.com/pigweight/pigweight/elements/weight"
 	"github.com/pigweight/pigweight/pipelines"
 	"github.com/pigweight/pigweight/pipelines/spec"
+	"github.com/pigweight/pigweight/pipelines/store"
+	"github.com/pigweight/pigweight/pipelines/weighing"
 )
 
 func openAPIDoc(t *testing.T) map[string]any {
@@ -280,6 +283,20 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		// The viewer counts inside System.
 		"ViewerCounts":   reflect.TypeFor[ViewerCounts](),
 		"ViewersRefused": reflect.TypeFor[ViewersRefused](),
+		// The weights.
+		"Weight":            reflect.TypeFor[weight.Config](),
+		"WeightCamera":      reflect.TypeFor[weight.Camera](),
+		"Visit":             reflect.TypeFor[store.StoredVisit](),
+		"PathPoint":         reflect.TypeFor[weight.PathPoint](),
+		"CheckWeigh":        reflect.TypeFor[weight.CheckWeigh](),
+		"StoredCheckWeigh":  reflect.TypeFor[store.StoredCheckWeigh](),
+		"CheckWeighResult":  reflect.TypeFor[weighing.CheckWeighResult](),
+		"Calibration":       reflect.TypeFor[weight.Calibration](),
+		"FittedCalibration": reflect.TypeFor[store.FittedCalibration](),
+		"PenCalibration":    reflect.TypeFor[weighing.PenCalibration](),
+		"PenStatus":         reflect.TypeFor[weighing.PenStatus](),
+		"EstimatorStats":    reflect.TypeFor[weight.Stats](),
+		"GateCounts":        reflect.TypeFor[weight.GateCounts](),
 	}
 	for name, typ := range types {
 		t.Run(name, func(t *testing.T) {

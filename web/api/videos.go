@@ -548,13 +548,8 @@ func (s *server) startJob(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if enc := strings.TrimSpace(c.Get(fiber.HeaderContentEncoding)); enc != "" && !strings.EqualFold(enc, "identity") {
-		return &requestError{status: fiber.StatusUnsupportedMediaType, msg: "compressed request bodies are not accepted"}
-	}
-	if ct := c.Get(fiber.HeaderContentType); strings.TrimSpace(ct) != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return &requestError{status: fiber.StatusUnsupportedMediaType, msg: fmt.Sprintf("Content-Type %q is not accepted: send application/json", ct)}
-		}
+	if err := checkJSONBody(c); err != nil {
+		return err
 	}
 	var req inferRequest
 	if body := bytes.TrimSpace(c.Request().Body()); len(body) > 0 {

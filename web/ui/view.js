@@ -25,7 +25,7 @@
     framesPresented: 0,
     framesMatched: 0,  // presented frames whose detections were there
     lastFrame: null,   // {rtp, width, height} of the newest presented frame
-    lastDrawn: null,   // {rtp, videoRtp, pts, frame, width, height, boxes: [{x, y, w, h, class, score}]}
+    lastDrawn: null,   // {rtp, videoRtp, pts, frame, width, height, boxes: [{x, y, w, h, class, score, track, weightKg, label}]}
     drawnCount: 0,     // frames drawn with their own detections
     stats: null,       // the last getStats sample, see sampleStats
     viewers: null,     // viewers of the stream, this page included, from the API; null when unknown
@@ -81,14 +81,16 @@
       const w = b.w * r.scale, h = b.h * r.scale;
       ctx2d.strokeStyle = '#3ddc84';
       ctx2d.strokeRect(x, y, w, h);
-      // Canvas text is drawn, never parsed: class names from the model are safe here.
-      const label = String(d.class) + ' ' + Math.round((d.score || 0) * 100) + '%';
+      // Canvas text is drawn, never parsed: class names from the model are safe here. A pig
+      // the estimator has weighed shows its weight (what the farmer looks for), else its class.
+      const kg = Number(d.weight_kg) > 0 ? Number(d.weight_kg) : 0;
+      const label = kg > 0 ? kg.toFixed(1) + ' kg' : String(d.class) + ' ' + Math.round((d.score || 0) * 100) + '%';
       const tw = ctx2d.measureText(label).width + 6;
       ctx2d.fillStyle = 'rgba(20, 23, 28, 0.75)';
       ctx2d.fillRect(x, Math.max(0, y - 16), tw, 16);
       ctx2d.fillStyle = '#3ddc84';
       ctx2d.fillText(label, x + 3, Math.max(16, y));
-      boxes.push({ x: b.x, y: b.y, w: b.w, h: b.h, class: String(d.class), score: d.score });
+      boxes.push({ x: b.x, y: b.y, w: b.w, h: b.h, class: String(d.class), score: d.score, track: d.track || 0, weightKg: kg, label });
     }
     state.drawnCount++;
     state.lastDrawn = { rtp: msg.rtp, videoRtp, pts: msg.pts, frame: msg.frame, width: frameW, height: frameH, boxes };
