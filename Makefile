@@ -10,7 +10,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 export PIGWEIGHT_ONNXRUNTIME ?= $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
 
 # Packages that must build without cgo (no GStreamer, no ONNX Runtime): see DESIGN.md.
-PURE_PACKAGES := ./pipelines ./pipelines/spec ./pipelines/pen ./pipelines/media ./pipelines/index ./pipelines/videos ./web/api ./web/ui ./elements/batch ./elements/detect ./elements/overlay ./elements/onnx ./signaling/...
+PURE_PACKAGES := ./pipelines ./pipelines/spec ./pipelines/pen ./pipelines/media ./pipelines/index ./pipelines/videos ./web/api ./web/ui ./elements/batch ./elements/detect ./elements/overlay ./elements/onnx ./elements/weight ./pipelines/store ./pipelines/weighing ./signaling/...
 
 .PHONY: all deps build models run test vet bench clean
 
@@ -54,6 +54,8 @@ bench: models/bench.onnx
 
 test: deps vet
 	CGO_ENABLED=0 $(GO) build $(PURE_PACKAGES)
+	# The analytics are tested without cgo too, as they must build on their own.
+	CGO_ENABLED=0 $(GO) test -count=1 ./elements/weight ./pipelines/store ./pipelines/weighing
 	$(GO) test -race -count=1 -timeout 25m ./...
 
 clean:
